@@ -1,0 +1,12 @@
+# Writes a C++ source that embeds text files: cmake -DOUT=x.cpp -DINPUTS="a;b" -P embed_files.cmake
+set(body "// Generated from stdlib/*.lisp by cmake/embed_files.cmake. Do not edit.\n#include \"stdlib_sources.hpp\"\n\nnamespace whistler {\n\nconst std::vector<StdlibFile>& stdlib_files() {\n  static const std::vector<StdlibFile> files = {\n")
+string(REPLACE "|" ";" INPUTS "${INPUTS}")
+foreach(input IN LISTS INPUTS)
+  file(READ "${input}" text)
+  get_filename_component(name "${input}" NAME)
+  string(APPEND body "      {\"${name}\", R\"whistler_stdlib(${text})whistler_stdlib\"},\n")
+endforeach()
+string(APPEND body "  };\n  return files;\n}\n\n}  // namespace whistler\n")
+file(WRITE "${OUT}.tmp" "${body}")
+file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)
+file(REMOVE "${OUT}.tmp")

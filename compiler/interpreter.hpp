@@ -1,0 +1,85 @@
+// The compile-time interpreter: evaluates macro bodies and defconstant values.
+// It implements the small Common Lisp subset that macros need (lists, symbols,
+// integers, strings, control forms, lambda, format), not BPF code.
+#pragma once
+
+#include <deque>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "diagnostics.hpp"
+#include "module.hpp"
+#include "value.hpp"
+
+namespace whistler {
+
+// A lexical environment frame: variable and local-function bindings.
+struct Env {
+  Env* parent = nullptr;
+  std::vector<std::pair<const Symbol*, Value*>> vars;
+  std::vector<std::pair<const Symbol*, Value*>> fns;  // flet / labels
+};
+
+using Builtin = Value* (*)(Interpreter&, std::vector<Value*>& args, SourceLoc loc);
+
+class Interpreter {
+ public:
+  Interpreter(Heap& heap, Diagnostics& diags, Module& module);
+
+  Value* eval(Value* form, Env* env);
+  Value* eval_body(Value* forms, Env* env);  // progn
+  Value* apply(Value* fn, std::vector<Value*>& args, SourceLoc loc);
+
+  // Expand one macro call: bind the macro's lambda list to the call's
+  // arguments and evaluate its body. Errors are reported and throw AbortForm.
+  Value* expand(const MacroDef& macro, Value* call);
+
+  // Binds a (destructuring) lambda list against a list of arguments.
+  // `what` names the function or macro for error messages.
+  void bind_lambda_list(Value* lambda_list, Value* args, Env* env, SourceLoc call_loc, const std::string& what);
+
+  Env* new_env(Env* parent);
+  Env* global() { return global_; }
+  Heap& heap() { return heap_; }
+  Diagnostics& diags() { return diags_; }
+  Module& module() { return module_; }
+
+  [[noreturn]] void fail(SourceLoc loc, std::string message, std::string hint = {});
+
+ private:
+  Value* eval_symbol(Value* form, Env* env);
+  Value* eval_call(Value* form, Env* env);
+  Value* eval_quasiquote(Value* tmpl, Env* env, int depth);
+  Value* eval_let(Value* form, Env* env, bool sequential);
+  Value* eval_cond(Value* form, Env* env);
+  Value* eval_case(Value* form, Env* env);
+  Value* eval_loop(Value* form, Env* env);
+  Value* eval_dolist(Value* form, Env* env);
+  Value* eval_dotimes(Value* form, Env* env);
+  Value* eval_setq(Value* form, Env* env);
+  Value* eval_push(Value* form, Env* env, bool push);
+  Value* eval_incf(Value* form, Env* env, int sign);
+  Value* eval_flet(Value* form, Env* env, bool recursive);
+  Value* eval_block(Value* form, Env* env);
+  Value* eval_return_from(Value* form, Env* env, bool plain);
+  Value* make_lambda(Value* params, Value* body, Env* env, const Symbol* name);
+  Value* function_value(Value* designator, Env* env, SourceLoc loc);
+  Value** lookup_var(const Symbol* s, Env* env);
+  void set_var(Value* sym, Value* value, Env* env);
+
+  Heap& heap_;
+  Diagnostics& diags_;
+  Module& module_;
+  std::deque<Env> envs_;
+  Env* global_;
+  int depth_ = 0;
+};
+
+// Registered builtin functions of the interpreter, by name.
+const std::unordered_map<const Symbol*, Builtin>& interpreter_builtins();
+
+// Integer or error.
+int64_t expect_int(Interpreter& in, Value* v, SourceLoc loc, const char* what);
+
+}  // namespace whistler

@@ -1,0 +1,34 @@
+// Lowering: expanded Whistler programs to LLVM IR for the BPF target, with
+// debug info that becomes BTF (maps, func_info, line_info) pointing at the
+// .lisp source.
+#pragma once
+
+#include <llvm/IR/DataLayout.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+
+#include <memory>
+#include <string>
+
+#include "diagnostics.hpp"
+#include "module.hpp"
+
+namespace whistler {
+
+// Metadata kind on ctx field loads: !whistler.ctx !{i32 OFFSET}. The bounds
+// check pass finds data (0), data_end (4) and data_meta (8) by it.
+inline constexpr const char* kCtxMetadata = "whistler.ctx";
+// Function attribute carrying the program's short-packet action.
+inline constexpr const char* kShortPacketAttr = "whistler-short-packet";
+
+struct LoweringOptions {
+  std::string producer = "whistler";
+  bool optimized = true;
+};
+
+// Returns nullptr when errors were reported.
+std::unique_ptr<llvm::Module> lower_module(llvm::LLVMContext& ctx, const Module& module, Diagnostics& diags,
+                                           const llvm::DataLayout& layout, const std::string& triple,
+                                           uint32_t main_file, const LoweringOptions& options);
+
+}  // namespace whistler

@@ -1,0 +1,140 @@
+#include "object_emitter.hpp"
+
+#include <llvm/Analysis/CGSCCPassManager.h>
+#include <llvm/Analysis/LoopAnalysisManager.h>
+#include <llvm/IR/LegacyPassManager.h>
+#include <llvm/IR/PassManager.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/MC/TargetRegistry.h>
+#include <llvm/Object/ELFObjectFile.h>
+#include <llvm/Object/ObjectFile.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetOptions.h>
+#include <llvm/Transforms/Scalar/EarlyCSE.h>
+#include <llvm/Transforms/Scalar/SROA.h>
+#include <llvm/Transforms/Utils/Mem2Reg.h>
+
+#include <mutex>
+#include <stdexcept>
+
+extern "C" {
+void LLVMInitializeBPFTargetInfo();
+void LLVMInitializeBPFTarget();
+void LLVMInitializeBPFTargetMC();
+void LLVMInitializeBPFAsmPrinter();
+}
+
+namespace whistler {
+
+namespace {
+
+const llvm::Target& bpf_target() {
+  static const llvm::Target* target = [] {
+    LLVMInitializeBPFTargetInfo();
+    LLVMInitializeBPFTarget();
+    LLVMInitializeBPFTargetMC();
+    LLVMInitializeBPFAsmPrinter();
+    std::string error;
+    const llvm::Target* t = llvm::TargetRegistry::lookupTarget("bpfel", error);
+    if (!t) throw std::runtime_error("LLVM has no BPF target: " + error);
+    return t;
+  }();
+  return *target;
+}
+
+}  // namespace
+
+std::map<std::string, uint64_t> function_sizes(const std::string& elf) {
+  std::map<std::string, uint64_t> sizes;
+  auto object = llvm::object::ObjectFile::createObjectFile(llvm::MemoryBufferRef(elf, "object"));
+  if (!object) {
+    llvm::consumeError(object.takeError());
+    return sizes;
+  }
+  for (const auto& sym : (*object)->symbols()) {
+    auto type = sym.getType();
+    auto name = sym.getName();
+    if (!type || !name) {
+      if (!type) llvm::consumeError(type.takeError());
+      if (!name) llvm::consumeError(name.takeError());
+      continue;
+    }
+    if (*type != llvm::object::SymbolRef::ST_Function) continue;
+    sizes[name->str()] = llvm::object::ELFSymbolRef(sym).getSize();
+  }
+  return sizes;
+}
+
+ObjectEmitter::ObjectEmitter() {
+  llvm::TargetOptions options;
+  // v3: 32-bit sub-registers and jumps (kernel >= 5.1); LLVM 19 defaults to v1.
+  machine_.reset(bpf_target().createTargetMachine("bpfel", "v3", "", options, llvm::Reloc::Static, std::nullopt,
+                                                  llvm::CodeGenOptLevel::Aggressive));
+  if (!machine_) throw std::runtime_error("cannot create the BPF target machine");
+}
+
+ObjectEmitter::~ObjectEmitter() = default;
+
+const llvm::DataLayout& ObjectEmitter::data_layout() const {
+  static const llvm::DataLayout layout = machine_->createDataLayout();
+  return layout;
+}
+
+void ObjectEmitter::optimize(llvm::Module& module, int opt_level, BoundsCheckStats* stats) {
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PipelineTuningOptions tuning;
+  llvm::PassBuilder pb(machine_.get(), tuning);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+
+  // Variables into SSA registers and repeated ctx loads merged, so the bounds
+  // pass sees each packet pointer as one value; then the checks.
+  llvm::FunctionPassManager canonical;
+  canonical.addPass(llvm::PromotePass());
+  canonical.addPass(llvm::EarlyCSEPass());
+  canonical.addPass(PacketBoundsPass(stats));
+  llvm::ModulePassManager mpm;
+  mpm.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(canonical)));
+  if (opt_level > 0) {
+    llvm::OptimizationLevel level = opt_level == 1   ? llvm::OptimizationLevel::O1
+                                    : opt_level == 2 ? llvm::OptimizationLevel::O2
+                                                     : llvm::OptimizationLevel::O3;
+    mpm.addPass(pb.buildPerModuleDefaultPipeline(level));
+  }
+  mpm.run(module, mam);
+}
+
+bool ObjectEmitter::emit(llvm::Module& module, EmitKind kind, std::string& out, std::string& error) {
+  std::string verify_errors;
+  llvm::raw_string_ostream verify_stream(verify_errors);
+  if (llvm::verifyModule(module, &verify_stream)) {
+    error = "internal compiler error: invalid LLVM IR:\n" + verify_errors;
+    return false;
+  }
+  if (kind == EmitKind::LLVM) {
+    llvm::raw_string_ostream os(out);
+    module.print(os, nullptr);
+    return true;
+  }
+  llvm::SmallVector<char, 0> buffer;
+  llvm::raw_svector_ostream os(buffer);
+  llvm::legacy::PassManager pm;
+  auto file_type = kind == EmitKind::Object ? llvm::CodeGenFileType::ObjectFile : llvm::CodeGenFileType::AssemblyFile;
+  if (machine_->addPassesToEmitFile(pm, os, nullptr, file_type)) {
+    error = "internal compiler error: the BPF target cannot emit this file type";
+    return false;
+  }
+  pm.run(module);
+  out.assign(buffer.begin(), buffer.end());
+  return true;
+}
+
+}  // namespace whistler
