@@ -21,6 +21,7 @@ using namespace llvm;
 
 namespace {
 
+using llvm::Type;   // not whistler::Type
 using llvm::Value;  // not whistler::Value
 
 struct PacketRef {
@@ -68,6 +69,14 @@ int ctx_field(Value* v) {
 
 bool is_packet_end(Value* v) { return ctx_field(v) == 4; }
 
+// The i32 load of ctx->data under a chain of zext/inttoptr, or nullptr. All
+// views of ctx->data share this load as their root.
+Value* data_load(Value* v) {
+  if (ctx_field(v) != 0) return nullptr;
+  while (auto* c = dyn_cast<CastInst>(v)) v = c->getOperand(0);
+  return v;
+}
+
 // A helper call's BPF_FUNC id, or -1.
 int helper_id(const CallBase& call) {
   auto* ce = dyn_cast<ConstantExpr>(call.getCalledOperand());
@@ -93,6 +102,7 @@ class Checker {
   std::optional<PacketRef> decompose(Value* ptr);
   bool is_packet_root(Value* v);
   void accesses_of(Instruction& i, std::vector<Access>& out);
+  void rewrite_length_checks();
   void collect_edge_facts();
   bool covered(Value* root, int64_t need, Instruction* at);
   bool is_barrier(Instruction& i);
@@ -106,6 +116,7 @@ class Checker {
   DenseMap<Value*, bool> packet_memo_;
   std::vector<EdgeFact> facts_;
   std::vector<PlannedCheck> planned_;
+  bool changed_ = false;
 };
 
 std::optional<PacketRef> Checker::decompose(Value* ptr) {
@@ -128,13 +139,14 @@ std::optional<PacketRef> Checker::decompose(Value* ptr) {
       }
     break;
   }
+  if (Value* load = data_load(v)) v = load;
   if (!is_packet_root(v)) return std::nullopt;
   return PacketRef{v, offset};
 }
 
 bool Checker::is_packet_root(Value* v) {
   if (auto it = packet_memo_.find(v); it != packet_memo_.end()) return it->second;
-  if (ctx_field(v) == 0) return packet_memo_[v] = true;
+  if (isa<LoadInst>(v) && ctx_field(v) == 0) return packet_memo_[v] = true;
   packet_memo_[v] = true;  // optimistic for cycles through loop phis
   bool result = false;
   if (auto* gep = dyn_cast<GetElementPtrInst>(v)) {
@@ -185,6 +197,58 @@ void Checker::accesses_of(Instruction& i, std::vector<Access>& out) {
       auto* size = dyn_cast<ConstantInt>(call->getArgOperand(size_index));
       if (!size || size->isZero()) continue;
       out.push_back({call->getArgOperand(ptr_index), size->getZExtValue()});
+    }
+  }
+}
+
+// A length test `(data_end - p) OP N` says the same as a pointer test the
+// verifier understands; rewrite it as `p + N OP' data_end` so the program's
+// own check proves the accesses it guards.
+void Checker::rewrite_length_checks() {
+  for (BasicBlock& bb : f_) {
+    for (Instruction& inst : bb) {
+      auto* cmp = dyn_cast<ICmpInst>(&inst);
+      if (!cmp || cmp->isEquality()) continue;
+      Value* len = cmp->getOperand(0);
+      auto* bound = dyn_cast<ConstantInt>(cmp->getOperand(1));
+      CmpInst::Predicate pred = cmp->getPredicate();
+      if (!bound) {
+        len = cmp->getOperand(1);
+        bound = dyn_cast<ConstantInt>(cmp->getOperand(0));
+        pred = CmpInst::getSwappedPredicate(pred);
+      }
+      auto* sub = dyn_cast<BinaryOperator>(len);
+      if (!bound || !sub || sub->getOpcode() != Instruction::Sub) continue;
+      // Each side is ptrtoint(pointer) or, once simplified, the zext'ed ctx load itself.
+      Value* end_side = sub->getOperand(0);
+      Value* start_side = sub->getOperand(1);
+      if (auto* p2i = dyn_cast<PtrToIntInst>(end_side)) end_side = p2i->getOperand(0);
+      if (!is_packet_end(end_side)) continue;
+      Value* start = nullptr;
+      if (auto* p2i = dyn_cast<PtrToIntInst>(start_side)) start = p2i->getOperand(0);
+      else if (data_load(start_side)) start = start_side;
+      if (!start) continue;
+      int64_t n = bound->getSExtValue();
+      if (n < 0 || n > 0xffff) continue;
+      // len < N  <=>  p + N > end;  len <= N <=> p + N >= end;  and so on.
+      CmpInst::Predicate pointer_pred;
+      switch (pred) {
+        case CmpInst::ICMP_ULT: case CmpInst::ICMP_SLT: pointer_pred = CmpInst::ICMP_UGT; break;
+        case CmpInst::ICMP_ULE: case CmpInst::ICMP_SLE: pointer_pred = CmpInst::ICMP_UGE; break;
+        case CmpInst::ICMP_UGT: case CmpInst::ICMP_SGT: pointer_pred = CmpInst::ICMP_ULT; break;
+        case CmpInst::ICMP_UGE: case CmpInst::ICMP_SGE: pointer_pred = CmpInst::ICMP_ULE; break;
+        default: continue;
+      }
+      IRBuilder<> b(cmp);
+      Type* ptr = PointerType::getUnqual(f_.getContext());
+      if (!start->getType()->isPointerTy()) start = b.CreateIntToPtr(start, ptr);
+      if (!decompose(start)) continue;
+      if (!end_side->getType()->isPointerTy()) end_side = b.CreateIntToPtr(end_side, ptr);
+      Value* limit = b.CreateInBoundsGEP(b.getInt8Ty(), start, b.getInt64(static_cast<uint64_t>(n)));
+      cmp->setPredicate(pointer_pred);
+      cmp->setOperand(0, limit);
+      cmp->setOperand(1, end_side);
+      changed_ = true;
     }
   }
 }
@@ -274,13 +338,17 @@ void Checker::insert(const PlannedCheck& check, BasicBlock*& short_block, int64_
   LoadInst* end32 = b.CreateAlignedLoad(b.getInt32Ty(), end_addr, Align(4));
   end32->setMetadata(kCtxMetadata, MDNode::get(ctx, {ConstantAsMetadata::get(b.getInt32(4))}));
   Value* end = b.CreateIntToPtr(b.CreateZExt(end32, b.getInt64Ty()), PointerType::getUnqual(ctx));
-  Value* limit = b.CreateInBoundsGEP(b.getInt8Ty(), check.root, b.getInt64(static_cast<uint64_t>(check.bytes)));
+  Value* base = check.root;
+  if (!base->getType()->isPointerTy())  // the ctx->data load itself
+    base = b.CreateIntToPtr(b.CreateZExt(base, b.getInt64Ty()), PointerType::getUnqual(ctx));
+  Value* limit = b.CreateInBoundsGEP(b.getInt8Ty(), base, b.getInt64(static_cast<uint64_t>(check.bytes)));
   Value* too_short = b.CreateICmpUGT(limit, end);
   MDBuilder md(ctx);
   b.CreateCondBr(too_short, short_block, cont, md.createUnlikelyBranchWeights());
 }
 
 bool Checker::run(int64_t short_action) {
+  rewrite_length_checks();
   collect_edge_facts();
   std::vector<Access> accesses;
   ReversePostOrderTraversal<Function*> rpo(&f_);
@@ -308,7 +376,7 @@ bool Checker::run(int64_t short_action) {
       }
     }
   }
-  if (planned_.empty()) return false;
+  if (planned_.empty()) return changed_;
   BasicBlock* short_block = nullptr;
   for (const auto& check : planned_) {
     insert(check, short_block, short_action);

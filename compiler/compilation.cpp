@@ -185,7 +185,6 @@ void on_llvm_diagnostic(const llvm::DiagnosticInfo* diagnostic, void* context) {
 
 CompileOutput Compilation::generate(EmitKind kind) {
   CompileOutput out;
-  if (diags_.has_errors()) return out;
   ObjectEmitter& emitter = object_emitter();
   llvm::LLVMContext ctx;
   DiagnosticContext dc{&diags_, module_.programs.empty() ? SourceLoc{} : module_.programs.front().loc};
@@ -193,8 +192,10 @@ CompileOutput Compilation::generate(EmitKind kind) {
   LoweringOptions lowering;
   lowering.producer = std::string("whistler ") + WHISTLER_VERSION;
   lowering.optimized = options_.opt_level > 0;
+  // Lowering runs even after earlier errors, to report the errors it finds
+  // too; nothing is emitted unless the whole run is clean.
   auto module = lower_module(ctx, module_, diags_, emitter.data_layout(), emitter.triple(), main_file_, lowering);
-  if (!module) return out;
+  if (!module || diags_.has_errors()) return out;
   emitter.optimize(*module, options_.opt_level, &out.bounds);
   std::string error;
   if (!emitter.emit(*module, kind, out.bytes, error)) {

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace whistler {
 
 const char* severity_name(Severity s) {
@@ -63,8 +65,16 @@ std::string Diagnostics::render(const Diagnostic& d) const {
 }
 
 std::string Diagnostics::render_all() const {
+  // In source order, as a reader goes through the file.
+  std::vector<const Diagnostic*> sorted;
+  for (const auto& d : list_) sorted.push_back(&d);
+  std::stable_sort(sorted.begin(), sorted.end(), [](const Diagnostic* a, const Diagnostic* b) {
+    if (a->loc.file != b->loc.file) return a->loc.file < b->loc.file;
+    if (a->loc.line != b->loc.line) return a->loc.line < b->loc.line;
+    return a->loc.col < b->loc.col;
+  });
   std::string out;
-  for (const auto& d : list_) out += render(d);
+  for (const auto* d : sorted) out += render(*d);
   return out;
 }
 

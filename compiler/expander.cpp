@@ -83,7 +83,14 @@ void Expander::top_level(Value* form) {
   try {
     top_level_form(form);
   } catch (const AbortForm&) {
-    // Reported already; continue with the next form.
+    // Reported already. Remember the name it meant to define, so later uses
+    // of it do not pile up follow-on errors; continue with the next form.
+    const Symbol* h = head_symbol(form);
+    Value* name = nth(form, 1);
+    if (h && name) {
+      if (name->tag == Tag::Cons) name = car(name);
+      if (name->tag == Tag::Sym) module_.poisoned.insert(name->sym);
+    }
   }
 }
 
@@ -439,7 +446,15 @@ Value* Expander::expand_expression(Value* form) {
 
 Value* Expander::ex_body(Value* forms, Scope& scope, SourceLoc site) {
   std::vector<Value*> out;
-  for (Value* f : items(forms)) out.push_back(ex(f, scope, site));
+  for (Value* f : items(forms)) {
+    try {
+      out.push_back(ex(f, scope, site));
+    } catch (const AbortForm&) {
+      // Reported; keep expanding the other statements so their errors show too.
+      SourceLoc loc = located(f, site);
+      out.push_back(heap_.list({heap_.symbol(WSYM("%error"), loc)}, loc));
+    }
+  }
   return heap_.list(out, site);
 }
 

@@ -266,7 +266,8 @@ Value* Interpreter::expand(const MacroDef& macro, Value* call) {
 
 // ---- Lambda lists --------------------------------------------------------------
 
-void Interpreter::bind_lambda_list(Value* ll, Value* args, Env* env, SourceLoc call_loc, const std::string& what) {
+void Interpreter::bind_lambda_list(Value* ll, Value* args, Env* env, SourceLoc call_loc, const std::string& what,
+                                   bool nested) {
   enum class State { Required, Optional, Rest, AfterRest, Key, Aux };
   State state = State::Required;
   Value* rest_args = args;
@@ -308,6 +309,9 @@ void Interpreter::bind_lambda_list(Value* ll, Value* args, Env* env, SourceLoc c
     return fmt::format("{}", required);
   };
   if (given < required || (!has_rest && given > required + optional)) {
+    if (nested)
+      fail(call_loc, fmt::format("{} expects a list like {} here, got {}", what, print(ll), print(args)),
+           fmt::format("this list takes {} element{}", arity_text(), (required == 1 && !optional && !has_rest) ? "" : "s"));
     fail(call_loc,
          fmt::format("{} expects {} argument{}, got {}", what, arity_text(), (required == 1 && !optional && !has_rest) ? "" : "s", given),
          fmt::format("its parameters are {}", print(ll)));
@@ -319,7 +323,7 @@ void Interpreter::bind_lambda_list(Value* ll, Value* args, Env* env, SourceLoc c
     } else if (pattern->tag == Tag::Cons) {
       if (!is_list(value))
         fail(loc_or(value, call_loc), fmt::format("{} expects a list matching {} here, got {}", what, print(pattern), print(value)));
-      bind_lambda_list(pattern, value, env, loc_or(value, call_loc), what);
+      bind_lambda_list(pattern, value, env, loc_or(value, call_loc), what, true);
     } else if (pattern->tag != Tag::Nil) {
       fail(pattern->loc, fmt::format("bad parameter {} in lambda list", print(pattern)));
     }

@@ -37,7 +37,8 @@ class Interpreter {
 
   // Binds a (destructuring) lambda list against a list of arguments.
   // `what` names the function or macro for error messages.
-  void bind_lambda_list(Value* lambda_list, Value* args, Env* env, SourceLoc call_loc, const std::string& what);
+  void bind_lambda_list(Value* lambda_list, Value* args, Env* env, SourceLoc call_loc, const std::string& what,
+                        bool nested = false);
 
   Env* new_env(Env* parent);
   Env* global() { return global_; }

@@ -94,6 +94,7 @@ class Lowerer {
   LVal f_return(Value* form);
   LVal f_loop(Value* form);
   LVal f_declare(Value*) { return zero(); }
+  LVal f_error(Value*) { return zero(); }  // a statement whose expansion failed (already reported)
   LVal f_quote(Value* form);
   LVal f_add(Value* form);
   LVal f_sub(Value* form);
@@ -319,6 +320,9 @@ void Lowerer::emit_program(const ProgramDef& prog) {
 // ---------------------------------------------------------------------------------
 
 void Lowerer::fail(const Value* form, std::string message, std::string hint) {
+  // A use of a name whose definition already failed is not a new error.
+  const Symbol* name = form->tag == Tag::Sym ? form->sym : head_symbol(form);
+  if (name && module_.poisoned.count(name)) throw AbortForm{};
   diags_.fatal(loc_of(form), std::move(message), std::move(hint));
 }
 
@@ -732,7 +736,11 @@ LVal Lowerer::f_let(Value* form) {
         bits = t.bits;
         is_signed = t.is_signed;
       }
-      value = init ? lower(init) : zero();
+      try {
+        value = init ? lower(init) : zero();
+      } catch (const AbortForm&) {
+        value = zero();  // reported; bind the variable anyway so its uses are checked too
+      }
       // A u64 binding of a pointer stays a pointer (pointers are 64-bit values).
       is_ptr = value.kind == LVal::Ptr && bits == 64;
     }
@@ -1094,8 +1102,10 @@ LVal Lowerer::f_ctx_store(Value* form) {
 // ---- Maps ----------------------------------------------------------------------------------
 
 const MapDef& Lowerer::map_operand(Value* form, const char* op) {
-  if (form->tag == Tag::Sym)
+  if (form->tag == Tag::Sym) {
     if (const MapDef* m = module_.find_map(form->sym)) return *m;
+    if (module_.poisoned.count(form->sym)) throw AbortForm{};
+  }
   std::vector<std::string> names;
   for (const auto& m : module_.maps) names.push_back(m.name->name);
   std::string hint = form->tag == Tag::Sym ? suggestion(form->sym->name, names) : "";
@@ -1408,6 +1418,7 @@ const std::unordered_map<const Symbol*, Lowerer::Handler>& Lowerer::handlers() {
     add("return", &Lowerer::f_return);
     add("%loop", &Lowerer::f_loop);
     add("declare", &Lowerer::f_declare);
+    add("%error", &Lowerer::f_error);
     add("quote", &Lowerer::f_quote);
     add("+", &Lowerer::f_add);
     add("-", &Lowerer::f_sub);

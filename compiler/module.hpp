@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "types.hpp"
@@ -101,6 +102,8 @@ struct Module {
   std::unordered_map<const Symbol*, Value*> constants;  // defconstant values (integers or data)
   std::unordered_map<const Symbol*, StructAccessor> accessors;
   std::unordered_map<const Symbol*, const StructDef*> struct_by_name;
+  // Names whose definitions failed: uses of them are not reported again.
+  std::unordered_set<const Symbol*> poisoned;
 
   const MapDef* find_map(const Symbol* s) const {
     for (const auto& m : maps)

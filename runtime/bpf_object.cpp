@@ -1,0 +1,184 @@
+#include "bpf_object.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include "libbpf_log.hpp"
+#include "privileges.hpp"
+
+namespace whistler::runtime {
+
+namespace {
+
+constexpr size_t kLogSize = 4 << 20;
+
+bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+
+}  // namespace
+
+std::string to_elf_name(const std::string& name) {
+  std::string out = name;
+  for (char& c : out)
+    if (c == '-') c = '_';
+  return out;
+}
+
+BpfObject::~BpfObject() {
+  if (obj_) bpf_object__close(obj_);
+}
+
+std::unique_ptr<BpfObject> BpfObject::open_memory(const std::string& elf, const OpenOptions& options, RuntimeError& error) {
+  return finish_open(nullptr, elf, options, error, options.name);
+}
+
+std::unique_ptr<BpfObject> BpfObject::open_file(const std::string& path, const OpenOptions& options, RuntimeError& error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = {fmt::format("cannot read '{}': {}", path, std::strerror(errno)), "check the path", errno, {}};
+    return nullptr;
+  }
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return finish_open(nullptr, std::move(bytes), options, error, path);
+}
+
+std::unique_ptr<BpfObject> BpfObject::finish_open(bpf_object*, std::string buffer, const OpenOptions& options,
+                                                  RuntimeError& error, const std::string& what) {
+  std::unique_ptr<BpfObject> self(new BpfObject());
+  self->elf_ = std::move(buffer);
+  self->options_ = options;
+  LibbpfLogCapture capture;
+  LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = self->options_.name.c_str());
+  self->obj_ = bpf_object__open_mem(self->elf_.data(), self->elf_.size(), &opts);
+  self->libbpf_messages_ = capture.text();
+  if (!self->obj_) {
+    int err = errno;
+    self->obj_ = nullptr;
+    error = {fmt::format("cannot open BPF object {}: {}", what, std::strerror(err)),
+             "is it an ELF object for the BPF target (whistlerc -o FILE.o)?", err, capture.text()};
+    return nullptr;
+  }
+  // Program types: libbpf 1.1 infers XDP only from the exact section names, so
+  // set it for xdp/NAME and xdp.frags/NAME too.
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, self->obj_) {
+    std::string section = bpf_program__section_name(prog);
+    if (section == "xdp/devmap" || section == "xdp.frags/devmap") {
+      bpf_program__set_type(prog, BPF_PROG_TYPE_XDP);
+      bpf_program__set_expected_attach_type(prog, BPF_XDP_DEVMAP);
+    } else if (section == "xdp/cpumap" || section == "xdp.frags/cpumap") {
+      bpf_program__set_type(prog, BPF_PROG_TYPE_XDP);
+      bpf_program__set_expected_attach_type(prog, BPF_XDP_CPUMAP);
+    } else if (section == "xdp" || starts_with(section, "xdp/") || starts_with(section, "xdp.frags")) {
+      bpf_program__set_type(prog, BPF_PROG_TYPE_XDP);
+    }
+    if (starts_with(section, "xdp.frags")) bpf_program__set_flags(prog, bpf_program__flags(prog) | BPF_F_XDP_HAS_FRAGS);
+    if (options.offload_ifindex) bpf_program__set_ifindex(prog, static_cast<__u32>(options.offload_ifindex));
+    auto log = std::make_unique<std::vector<char>>(kLogSize);
+    bpf_program__set_log_buf(prog, log->data(), log->size());
+    if (options.verbose_log) bpf_program__set_log_level(prog, 1);
+    self->logs_[bpf_program__name(prog)] = std::move(log);
+  }
+  if (options.offload_ifindex) {
+    bpf_map* map;
+    bpf_object__for_each_map(map, self->obj_) bpf_map__set_ifindex(map, static_cast<__u32>(options.offload_ifindex));
+  }
+  return self;
+}
+
+bool BpfObject::load(RuntimeError& error) {
+  LibbpfLogCapture capture;
+  int err = bpf_object__load(obj_);
+  libbpf_messages_ += capture.text();
+  if (err == 0) {
+    loaded_ = true;
+    return true;
+  }
+  err = -err;
+  // Which program failed: the one whose log has text and no fd.
+  failed_program_.clear();
+  for (bpf_program* p : programs()) {
+    if (bpf_program__fd(p) >= 0) continue;
+    std::string log = verifier_log(bpf_program__name(p));
+    if (!log.empty() || failed_program_.empty()) failed_program_ = bpf_program__name(p);
+    if (!log.empty()) break;
+  }
+  std::string log = failed_program_.empty() ? std::string() : verifier_log(failed_program_);
+  error.error = err;
+  error.detail = log.empty() ? capture.text() : log;
+  if (err == EPERM || err == EACCES) {
+    if (log.empty()) {
+      Privileges privs = current_privileges();
+      error.message = fmt::format("the kernel refused to load the BPF object: {}", std::strerror(err));
+      error.hint = privs.missing_for_load().empty()
+                       ? "check the libbpf output below"
+                       : fmt::format("run as root or grant {} (e.g. sudo setcap cap_bpf,cap_perfmon,cap_net_admin+ep BINARY)",
+                                     privs.missing_for_load());
+      return false;
+    }
+    error.message = fmt::format("the verifier rejected program '{}'", failed_program_);
+    return false;
+  }
+  if (err == EINVAL && options_.offload_ifindex) {
+    error.message = "the device cannot load offloaded BPF programs (EINVAL)";
+    error.hint = "offload needs a NIC that executes BPF (Netronome nfp, or netdevsim for tests); use --mode xdpdrv or xdpgeneric";
+    return false;
+  }
+  if (!log.empty()) {
+    error.message = fmt::format("the kernel refused program '{}': {}", failed_program_, std::strerror(err));
+    return false;
+  }
+  error.message = fmt::format("cannot load the BPF object: {}", std::strerror(err));
+  error.hint = "see the libbpf output for the reason";
+  return false;
+}
+
+bpf_program* BpfObject::program(const std::string& name) const {
+  bpf_program* p = bpf_object__find_program_by_name(obj_, name.c_str());
+  if (!p) p = bpf_object__find_program_by_name(obj_, to_elf_name(name).c_str());
+  return p;
+}
+
+bpf_map* BpfObject::map(const std::string& name) const {
+  bpf_map* m = bpf_object__find_map_by_name(obj_, name.c_str());
+  if (!m) m = bpf_object__find_map_by_name(obj_, to_elf_name(name).c_str());
+  return m;
+}
+
+std::vector<bpf_program*> BpfObject::programs() const {
+  std::vector<bpf_program*> out;
+  bpf_program* p;
+  bpf_object__for_each_program(p, obj_) out.push_back(p);
+  return out;
+}
+
+std::vector<bpf_map*> BpfObject::maps() const {
+  std::vector<bpf_map*> out;
+  bpf_map* m;
+  bpf_object__for_each_map(m, obj_) out.push_back(m);
+  return out;
+}
+
+int BpfObject::program_fd(const std::string& name) const {
+  bpf_program* p = program(name);
+  return p ? bpf_program__fd(p) : -1;
+}
+
+int BpfObject::map_fd(const std::string& name) const {
+  bpf_map* m = map(name);
+  return m ? bpf_map__fd(m) : -1;
+}
+
+std::string BpfObject::verifier_log(const std::string& program_name) const {
+  auto it = logs_.find(program_name);
+  if (it == logs_.end()) it = logs_.find(to_elf_name(program_name));
+  if (it == logs_.end()) return {};
+  return std::string(it->second->data(), strnlen(it->second->data(), it->second->size()));
+}
+
+}  // namespace whistler::runtime

@@ -1,0 +1,73 @@
+// A BPF ELF object opened and loaded with libbpf: programs and maps found by
+// Whistler or ELF name, XDP program types set for every xdp* section (libbpf
+// 1.1 infers none for "xdp/NAME"), and each program's verifier log kept.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime_error.hpp"
+
+struct bpf_object;
+struct bpf_program;
+struct bpf_map;
+
+namespace whistler::runtime {
+
+struct OpenOptions {
+  std::string name = "whistler";  // object name (shown by bpftool)
+  bool verbose_log = false;       // request the verifier log even on success
+  int offload_ifindex = 0;        // load bound to this device (xdpoffload)
+};
+
+class BpfObject {
+ public:
+  ~BpfObject();
+  BpfObject(const BpfObject&) = delete;
+  BpfObject& operator=(const BpfObject&) = delete;
+
+  // Opens an object from memory (the bytes are copied) or from a file.
+  static std::unique_ptr<BpfObject> open_memory(const std::string& elf, const OpenOptions& options, RuntimeError& error);
+  static std::unique_ptr<BpfObject> open_file(const std::string& path, const OpenOptions& options, RuntimeError& error);
+
+  // Loads every program and creates every map. On a verifier rejection the
+  // error names the program and carries its log in `detail`.
+  bool load(RuntimeError& error);
+  bool loaded() const { return loaded_; }
+
+  // By ELF name ("drop_9999") or Whistler name ("drop-9999"); nullptr if absent.
+  bpf_program* program(const std::string& name) const;
+  bpf_map* map(const std::string& name) const;
+  std::vector<bpf_program*> programs() const;
+  std::vector<bpf_map*> maps() const;
+  int program_fd(const std::string& name) const;
+  int map_fd(const std::string& name) const;
+  // The verifier log of a program (after load, or after a failed load).
+  std::string verifier_log(const std::string& program) const;
+  // Programs whose load failed in the last load() call.
+  const std::string& failed_program() const { return failed_program_; }
+  // Warnings libbpf printed while opening and loading (e.g. BTF problems).
+  const std::string& libbpf_messages() const { return libbpf_messages_; }
+
+  bpf_object* raw() const { return obj_; }
+
+ private:
+  BpfObject() = default;
+  static std::unique_ptr<BpfObject> finish_open(bpf_object* obj, std::string buffer, const OpenOptions& options,
+                                                RuntimeError& error, const std::string& what);
+
+  bpf_object* obj_ = nullptr;
+  std::string elf_;  // libbpf keeps pointers into the buffer it opened
+  OpenOptions options_;
+  std::map<std::string, std::unique_ptr<std::vector<char>>> logs_;
+  bool loaded_ = false;
+  std::string failed_program_;
+  std::string libbpf_messages_;
+};
+
+// "drop-9999" -> "drop_9999"
+std::string to_elf_name(const std::string& name);
+
+}  // namespace whistler::runtime
