@@ -39,6 +39,7 @@ struct Args {
   bool check = false;
   bool verbose = false;
   bool json = false;
+  bool count_verdicts = false;
   std::vector<std::string> include_dirs;
   std::vector<std::string> defines;
   bool depfile = false;
@@ -124,6 +125,8 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", a.verbose,
                "print instruction counts and bounds-check statistics; with --check, the full verifier log");
   app.add_flag("--json", a.json, "print diagnostics and results as JSON on standard output");
+  app.add_flag("--count-verdicts", a.count_verdicts,
+               "count each program's verdicts in a per-CPU array map verdict_counts (action -> packets)");
   app.add_option("-I", a.include_dirs, "add a directory searched by (include \"FILE\")")->allow_extra_args(false);
   app.add_option("-D", a.defines, "define a constant: -D NAME=VALUE (VALUE defaults to 1)")->allow_extra_args(false);
   app.add_flag("--MD", a.depfile, "also write a Makefile depfile (-MD); its name is OUTPUT.d unless --MF is given");
@@ -155,6 +158,7 @@ int main(int argc, char** argv) {
   CompileOptions options;
   options.opt_level = a.opt_level;
   options.include_dirs = a.include_dirs;
+  options.count_verdicts = a.count_verdicts;
   for (const auto& d : a.defines) {
     auto eq = d.find('=');
     options.defines.emplace_back(d.substr(0, eq), eq == std::string::npos ? "1" : d.substr(eq + 1));

@@ -183,12 +183,35 @@ void on_llvm_diagnostic(const llvm::DiagnosticInfo* diagnostic, void* context) {
 
 }  // namespace
 
+void Compilation::add_verdict_map() {
+  const Symbol* name = intern("verdict-counts");
+  for (const auto& m : module_.maps)
+    if (m.elf_name == "verdict_counts") {
+      if (m.name != name || m.kind != MapKind::PercpuArray)
+        diags_.error(m.loc, "the map name verdict-counts is reserved for the verdict counters (whistler run)")
+            .with_hint("rename this map");
+      return;
+    }
+  MapDef m;
+  m.name = name;
+  m.elf_name = "verdict_counts";
+  m.kind = MapKind::PercpuArray;
+  m.key_size = 4;
+  m.value_size = 8;
+  m.max_entries = 8;
+  m.key_type = Type::integer(32);
+  m.value_type = Type::integer(64);
+  m.loc = module_.programs.empty() ? SourceLoc{} : module_.programs.front().loc;
+  module_.maps.push_back(m);
+}
+
 CompileOutput Compilation::generate(EmitKind kind) {
   CompileOutput out;
   ObjectEmitter& emitter = object_emitter();
   llvm::LLVMContext ctx;
   DiagnosticContext dc{&diags_, module_.programs.empty() ? SourceLoc{} : module_.programs.front().loc};
   ctx.setDiagnosticHandlerCallBack(on_llvm_diagnostic, &dc);
+  if (options_.count_verdicts) add_verdict_map();
   LoweringOptions lowering;
   lowering.producer = std::string("whistler ") + WHISTLER_VERSION;
   lowering.optimized = options_.opt_level > 0;
@@ -196,7 +219,7 @@ CompileOutput Compilation::generate(EmitKind kind) {
   // too; nothing is emitted unless the whole run is clean.
   auto module = lower_module(ctx, module_, diags_, emitter.data_layout(), emitter.triple(), main_file_, lowering);
   if (!module || diags_.has_errors()) return out;
-  emitter.optimize(*module, options_.opt_level, &out.bounds);
+  emitter.optimize(*module, options_.opt_level, &out.bounds, options_.count_verdicts);
   std::string error;
   if (!emitter.emit(*module, kind, out.bytes, error)) {
     diags_.error({}, error);

@@ -26,6 +26,9 @@ struct CompileOptions {
   std::vector<std::string> include_dirs;
   // -D NAME=VALUE: VALUE is read as a Whistler expression and becomes a defconstant.
   std::vector<std::pair<std::string, std::string>> defines;
+  // Count each program's verdicts in a per-CPU array map "verdict_counts"
+  // (u32 action -> u64 packets; slot 7 counts any other value).
+  bool count_verdicts = false;
 };
 
 struct CompiledProgram {
@@ -72,6 +75,7 @@ class Compilation {
   void load_stdlib();
   void process(uint32_t file);
   void apply_defines();
+  void add_verdict_map();
 
   CompileOptions options_;
   SourceManager sources_;

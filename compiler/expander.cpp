@@ -261,8 +261,17 @@ void Expander::define_map(Value* form) {
   }
 
   if (m.kind == MapKind::Ringbuf) {
-    for (const char* k : {":key-size", ":value-size", ":key-type", ":value-type"})
+    for (const char* k : {":key-size", ":value-size", ":key-type"})
       if (opts.get(k)) diags_.fatal(opts.locs[k], fmt::format("ring buffer {} has no keys or values: remove {}", name->sym->name, k));
+    // :value-type names the struct its records are, for tools that decode them.
+    if (Value* tv = opts.get(":value-type")) {
+      auto t = parse_type(tv, true);
+      if (!t || t->kind != Type::Kind::Struct)
+        diags_.fatal(tv->loc, fmt::format("ring buffer {}: :value-type must name a defstruct (the record layout), got {}", name->sym->name, print(tv)));
+      m.value_type = t;
+      m.value_size = static_cast<uint32_t>(t->size());
+      m.value_is_record = true;
+    }
     uint32_t n = m.max_entries;
     if ((n & (n - 1)) != 0 || n % 4096 != 0)
       diags_.fatal(opts.get(":max-entries")->loc,

@@ -1,5 +1,7 @@
 #include "object_emitter.hpp"
 
+#include "verdict_counters.hpp"
+
 #include <llvm/Analysis/CGSCCPassManager.h>
 #include <llvm/Analysis/LoopAnalysisManager.h>
 #include <llvm/IR/LegacyPassManager.h>
@@ -82,7 +84,7 @@ const llvm::DataLayout& ObjectEmitter::data_layout() const {
   return layout;
 }
 
-void ObjectEmitter::optimize(llvm::Module& module, int opt_level, BoundsCheckStats* stats) {
+void ObjectEmitter::optimize(llvm::Module& module, int opt_level, BoundsCheckStats* stats, bool count_verdicts) {
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;
@@ -101,6 +103,7 @@ void ObjectEmitter::optimize(llvm::Module& module, int opt_level, BoundsCheckSta
   canonical.addPass(llvm::PromotePass());
   canonical.addPass(llvm::EarlyCSEPass());
   canonical.addPass(PacketBoundsPass(stats));
+  if (count_verdicts) canonical.addPass(VerdictCountersPass());
   llvm::ModulePassManager mpm;
   mpm.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(canonical)));
   if (opt_level > 0) {

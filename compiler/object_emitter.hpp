@@ -29,7 +29,8 @@ class ObjectEmitter {
 
   // Runs the pipeline for `opt_level` (0..3) on the module: canonicalise,
   // insert packet bounds checks, then LLVM's default pipeline when opt_level > 0.
-  void optimize(llvm::Module& module, int opt_level, BoundsCheckStats* stats);
+  // With count_verdicts, every program counts its verdicts in kVerdictMapName.
+  void optimize(llvm::Module& module, int opt_level, BoundsCheckStats* stats, bool count_verdicts = false);
   // Code generation; returns false and sets `error` on failure.
   bool emit(llvm::Module& module, EmitKind kind, std::string& out, std::string& error);
 
