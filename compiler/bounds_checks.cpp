@@ -9,7 +9,10 @@
 #include <llvm/IR/IntrinsicInst.h>
 #include <llvm/IR/MDBuilder.h>
 
+#include <cstdlib>
 #include <optional>
+
+#include <llvm/Support/raw_ostream.h>
 #include <vector>
 
 #include "helpers.hpp"
@@ -77,6 +80,16 @@ Value* data_load(Value* v) {
   return v;
 }
 
+// The value under a freeze or an llvm.bpf.passthrough (the library's
+// %opaque), or nullptr.
+Value* see_through(Value* v) {
+  if (auto* fr = dyn_cast<FreezeInst>(v)) return fr->getOperand(0);
+  if (auto* call = dyn_cast<CallInst>(v))
+    if (Function* callee = call->getCalledFunction(); callee && callee->getName().starts_with("llvm.bpf.passthrough"))
+      return call->getArgOperand(1);
+  return nullptr;
+}
+
 // A helper call's BPF_FUNC id, or -1.
 int helper_id(const CallBase& call) {
   auto* ce = dyn_cast<ConstantExpr>(call.getCalledOperand());
@@ -104,10 +117,14 @@ class Checker {
   void accesses_of(Instruction& i, std::vector<Access>& out);
   void rewrite_length_checks();
   void collect_edge_facts();
+  void facts_from_condition(Value* cond, bool truth, std::vector<std::pair<Value*, int64_t>>& out, int depth);
+  bool proven(Value* root, int64_t need, BasicBlock* bb, Instruction* at, bool with_planned, int depth);
   bool covered(Value* root, int64_t need, Instruction* at);
   bool is_barrier(Instruction& i);
   int64_t merge_window(Instruction* first, Value* root, int64_t need);
   void insert(const PlannedCheck& check, BasicBlock*& short_block, int64_t short_action);
+  Value* packet_end(IRBuilder<>& b, const DebugLoc& loc);
+  void hoist_out_of_reservations();
 
   Function& f_;
   DominatorTree& dt_;
@@ -117,6 +134,8 @@ class Checker {
   std::vector<EdgeFact> facts_;
   std::vector<PlannedCheck> planned_;
   bool changed_ = false;
+  bool moves_packet_ = false;     // calls xdp-adjust-head/tail/meta
+  Value* shared_end_ = nullptr;   // data_end loaded once in the entry block
 };
 
 std::optional<PacketRef> Checker::decompose(Value* ptr) {
@@ -137,6 +156,10 @@ std::optional<PacketRef> Checker::decompose(Value* ptr) {
         v = p2i->getOperand(0);
         continue;
       }
+    if (Value* inner = see_through(v)) {
+      v = inner;
+      continue;
+    }
     break;
   }
   if (Value* load = data_load(v)) v = load;
@@ -190,6 +213,15 @@ void Checker::accesses_of(Instruction& i, std::vector<Access>& out) {
     out.push_back({mi->getRawDest(), len->getZExtValue()});
     if (auto* mt = dyn_cast<MemTransferInst>(mi)) out.push_back({mt->getRawSource(), len->getZExtValue()});
   } else if (auto* call = dyn_cast<CallInst>(&i)) {
+    if (MDNode* md = call->getMetadata(kMemArgsMetadata)) {  // map helpers: key and value sizes
+      for (unsigned k = 0; k + 1 < md->getNumOperands(); k += 2) {
+        auto* arg = mdconst::dyn_extract<ConstantInt>(md->getOperand(k));
+        auto* size = mdconst::dyn_extract<ConstantInt>(md->getOperand(k + 1));
+        if (arg && size && arg->getZExtValue() < call->arg_size())
+          out.push_back({call->getArgOperand(static_cast<unsigned>(arg->getZExtValue())), size->getZExtValue()});
+      }
+      return;
+    }
     const HelperInfo* h = helper_by_id(helper_id(*call));
     if (!h) return;
     for (auto [ptr_index, size_index] : h->mem_args) {
@@ -253,49 +285,128 @@ void Checker::rewrite_length_checks() {
   }
 }
 
+// What a branch condition being `truth` says about packet pointers: an icmp
+// of a packet pointer against data_end, possibly inside and/or (as
+// instructions or as the selects SimplifyCFG makes), negations, freeze, or
+// the BPF backend's passthrough marker.
+void Checker::facts_from_condition(Value* cond, bool truth, std::vector<std::pair<Value*, int64_t>>& out, int depth) {
+  if (depth > 8) return;
+  if (auto* fr = dyn_cast<FreezeInst>(cond)) return facts_from_condition(fr->getOperand(0), truth, out, depth + 1);
+  if (auto* call = dyn_cast<CallInst>(cond))
+    if (Function* callee = call->getCalledFunction(); callee && callee->getName().starts_with("llvm.bpf.passthrough"))
+      return facts_from_condition(call->getArgOperand(1), truth, out, depth + 1);
+  if (auto* bin = dyn_cast<BinaryOperator>(cond)) {
+    if (bin->getOpcode() == Instruction::Xor)
+      if (auto* c = dyn_cast<ConstantInt>(bin->getOperand(1)); c && c->isOne())
+        return facts_from_condition(bin->getOperand(0), !truth, out, depth + 1);
+    // a|b false: both false. a&b true: both true.
+    if ((bin->getOpcode() == Instruction::Or && !truth) || (bin->getOpcode() == Instruction::And && truth)) {
+      facts_from_condition(bin->getOperand(0), truth, out, depth + 1);
+      facts_from_condition(bin->getOperand(1), truth, out, depth + 1);
+    }
+    return;
+  }
+  if (auto* sel = dyn_cast<SelectInst>(cond)) {
+    auto* t = dyn_cast<ConstantInt>(sel->getTrueValue());
+    auto* f = dyn_cast<ConstantInt>(sel->getFalseValue());
+    bool is_or = t && t->isOne();     // select a, true, b  ==  a || b
+    bool is_and = f && f->isZero();   // select a, b, false ==  a && b
+    if ((is_or && !truth) || (is_and && truth)) {
+      facts_from_condition(sel->getCondition(), truth, out, depth + 1);
+      facts_from_condition(is_or ? sel->getFalseValue() : sel->getTrueValue(), truth, out, depth + 1);
+    }
+    return;
+  }
+  auto* cmp = dyn_cast<ICmpInst>(cond);
+  if (!cmp) return;
+  Value* a = cmp->getOperand(0);
+  Value* b = cmp->getOperand(1);
+  CmpInst::Predicate pred = cmp->getPredicate();
+  if (is_packet_end(a)) {
+    std::swap(a, b);
+    pred = CmpInst::getSwappedPredicate(pred);
+  }
+  if (!is_packet_end(b)) return;
+  auto ref = decompose(a);
+  if (!ref) return;
+  if (!truth) pred = CmpInst::getInversePredicate(pred);
+  // Now `ref + off (pred) end` holds.
+  int64_t bytes;
+  switch (pred) {
+    case CmpInst::ICMP_ULE: bytes = ref->offset; break;      // ptr <= end
+    case CmpInst::ICMP_ULT: bytes = ref->offset + 1; break;  // ptr < end
+    default: return;
+  }
+  if (bytes > 0) out.push_back({ref->root, bytes});
+}
+
 void Checker::collect_edge_facts() {
+  std::vector<std::pair<Value*, int64_t>> found;
   for (BasicBlock& bb : f_) {
     auto* br = dyn_cast<BranchInst>(bb.getTerminator());
-    if (!br || !br->isConditional()) continue;
-    auto* cmp = dyn_cast<ICmpInst>(br->getCondition());
-    if (!cmp) continue;
-    Value* a = cmp->getOperand(0);
-    Value* b = cmp->getOperand(1);
-    CmpInst::Predicate pred = cmp->getPredicate();
-    if (is_packet_end(a)) {
-      std::swap(a, b);
-      pred = CmpInst::getSwappedPredicate(pred);
+    if (!br || !br->isConditional() || br->getSuccessor(0) == br->getSuccessor(1)) continue;
+    for (bool truth : {true, false}) {
+      found.clear();
+      facts_from_condition(br->getCondition(), truth, found, 0);
+      for (auto& [root, bytes] : found) facts_.push_back({root, bytes, &bb, br->getSuccessor(truth ? 0 : 1)});
     }
-    if (!is_packet_end(b)) continue;
-    auto ref = decompose(a);
-    if (!ref) continue;
-    // ref + off (pred) end: which edge proves how many bytes after the root.
-    int64_t bytes;
-    bool on_true;
-    switch (pred) {
-      case CmpInst::ICMP_UGT: bytes = ref->offset; on_true = false; break;      // ptr <= end on false
-      case CmpInst::ICMP_UGE: bytes = ref->offset + 1; on_true = false; break;  // ptr < end on false
-      case CmpInst::ICMP_ULT: bytes = ref->offset + 1; on_true = true; break;
-      case CmpInst::ICMP_ULE: bytes = ref->offset; on_true = true; break;
-      default: continue;
-    }
-    if (bytes <= 0) continue;
-    BasicBlock* to = br->getSuccessor(on_true ? 0 : 1);
-    if (br->getSuccessor(0) == br->getSuccessor(1)) continue;
-    facts_.push_back({ref->root, bytes, &bb, to});
   }
 }
 
-bool Checker::covered(Value* root, int64_t need, Instruction* at) {
-  BasicBlock* bb = at->getParent();
-  for (const auto& fact : facts_)
-    if (fact.root == root && fact.bytes >= need && dt_.dominates(BasicBlockEdge(fact.from, fact.to), bb)) return true;
-  for (const auto& check : planned_) {
-    if (check.root != root || check.bytes < need) continue;
-    BasicBlock* cb = check.at->getParent();
-    if (cb == bb ? check.at == at || check.at->comesBefore(at) : dt_.properlyDominates(cb, bb)) return true;
+// Whether `root + need <= data_end` is known where `at` runs (or, with `at`
+// null, at the end of `bb`): a dominating fact, a check planned earlier when
+// `with_planned`, or for a phi or select of packet pointers (and null, which no
+// verified program dereferences) the same for every incoming value on its edge.
+bool Checker::proven(Value* root, int64_t need, BasicBlock* bb, Instruction* at, bool with_planned, int depth) {
+  for (const auto& fact : facts_) {
+    if (fact.root != root || fact.bytes < need) continue;
+    if (dt_.dominates(BasicBlockEdge(fact.from, fact.to), bb)) return true;
+  }
+  if (with_planned) {
+    for (const auto& check : planned_) {
+      if (check.root != root || check.bytes < need) continue;
+      BasicBlock* cb = check.at->getParent();
+      if (cb == bb ? (!at || check.at == at || check.at->comesBefore(at)) : dt_.properlyDominates(cb, bb)) return true;
+    }
+  }
+  if (depth >= 4) return false;
+  if (auto* phi = dyn_cast<PHINode>(root)) {
+    for (unsigned i = 0; i < phi->getNumIncomingValues(); ++i) {
+      Value* in = phi->getIncomingValue(i);
+      if (isa<ConstantPointerNull>(in)) continue;
+      auto ref = decompose(in);
+      if (!ref) return false;
+      BasicBlock* pred = phi->getIncomingBlock(i);
+      bool on_edge = false;
+      for (const auto& fact : facts_)
+        if (fact.root == ref->root && fact.bytes >= ref->offset + need && fact.from == pred && fact.to == phi->getParent())
+          on_edge = true;
+      if (!on_edge && !proven(ref->root, ref->offset + need, pred, nullptr, with_planned, depth + 1)) return false;
+    }
+    return true;
+  }
+  if (auto* sel = dyn_cast<SelectInst>(root)) {
+    // Each arm is chosen only when the condition has its value: what the
+    // condition then says (select(p == 0 || p + 20 > end, 0, p)) counts too.
+    std::vector<std::pair<Value*, int64_t>> implied;
+    for (bool truth : {true, false}) {
+      Value* in = truth ? sel->getTrueValue() : sel->getFalseValue();
+      if (isa<ConstantPointerNull>(in)) continue;
+      auto ref = decompose(in);
+      if (!ref) return false;
+      implied.clear();
+      facts_from_condition(sel->getCondition(), truth, implied, 0);
+      bool by_condition = false;
+      for (auto& [r, bytes] : implied) by_condition |= r == ref->root && bytes >= ref->offset + need;
+      if (!by_condition && !proven(ref->root, ref->offset + need, sel->getParent(), sel, with_planned, depth + 1)) return false;
+    }
+    return true;
   }
   return false;
+}
+
+bool Checker::covered(Value* root, int64_t need, Instruction* at) {
+  return proven(root, need, at->getParent(), at, true, 0);
 }
 
 // Calls (other than memory intrinsics and debug markers) and atomics end a
@@ -320,6 +431,55 @@ int64_t Checker::merge_window(Instruction* first, Value* root, int64_t need) {
   return need;
 }
 
+// Returning the short-packet action while a ring buffer record is reserved
+// would leak the record, which the verifier refuses. A check that would run
+// between a reservation and its submit/discard moves before the reservation
+// (the packet pointer it tests is available there in the programs the
+// library's forms produce).
+void Checker::hoist_out_of_reservations() {
+  std::vector<CallInst*> reserves, releases;
+  for (BasicBlock& bb : f_)
+    for (Instruction& i : bb)
+      if (auto* call = dyn_cast<CallInst>(&i)) {
+        int id = helper_id(*call);
+        if (id == 131) reserves.push_back(call);                   // ringbuf_reserve
+        else if (id == 132 || id == 133) releases.push_back(call);  // ringbuf_submit / discard
+      }
+  if (reserves.empty()) return;
+  for (auto& check : planned_) {
+    for (CallInst* reserve : reserves) {
+      if (!dt_.dominates(reserve, check.at)) continue;
+      bool released = false;
+      for (CallInst* release : releases)
+        released |= dt_.dominates(reserve, release) && dt_.dominates(release, check.at);
+      if (released) continue;
+      auto* root = dyn_cast<Instruction>(check.root);
+      if (root && !dt_.dominates(root, reserve)) continue;  // cannot move; the verifier will say why
+      check.at = reserve;
+    }
+  }
+}
+
+// ctx->data_end for a check: one load in the entry block shared by every
+// check, unless the program moves the packet (xdp-adjust-head/tail/meta),
+// after which only a fresh load is valid.
+Value* Checker::packet_end(IRBuilder<>& b, const DebugLoc& loc) {
+  LLVMContext& ctx = f_.getContext();
+  auto load_end = [&](IRBuilder<>& at) -> Value* {
+    Value* addr = at.CreateConstInBoundsGEP1_64(at.getInt8Ty(), f_.getArg(0), 4);
+    LoadInst* end32 = at.CreateAlignedLoad(at.getInt32Ty(), addr, Align(4));
+    end32->setMetadata(kCtxMetadata, MDNode::get(ctx, {ConstantAsMetadata::get(at.getInt32(4))}));
+    return at.CreateIntToPtr(at.CreateZExt(end32, at.getInt64Ty()), PointerType::getUnqual(ctx));
+  };
+  if (moves_packet_) return load_end(b);
+  if (!shared_end_) {
+    IRBuilder<> entry(&f_.getEntryBlock(), f_.getEntryBlock().getFirstInsertionPt());
+    entry.SetCurrentDebugLocation(loc);
+    shared_end_ = load_end(entry);
+  }
+  return shared_end_;
+}
+
 void Checker::insert(const PlannedCheck& check, BasicBlock*& short_block, int64_t short_action) {
   LLVMContext& ctx = f_.getContext();
   if (!short_block) {
@@ -333,11 +493,7 @@ void Checker::insert(const PlannedCheck& check, BasicBlock*& short_block, int64_
   head->getTerminator()->eraseFromParent();
   IRBuilder<> b(head);
   b.SetCurrentDebugLocation(check.at->getDebugLoc());
-  Value* ctx_arg = f_.getArg(0);
-  Value* end_addr = b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), ctx_arg, 4);
-  LoadInst* end32 = b.CreateAlignedLoad(b.getInt32Ty(), end_addr, Align(4));
-  end32->setMetadata(kCtxMetadata, MDNode::get(ctx, {ConstantAsMetadata::get(b.getInt32(4))}));
-  Value* end = b.CreateIntToPtr(b.CreateZExt(end32, b.getInt64Ty()), PointerType::getUnqual(ctx));
+  Value* end = packet_end(b, check.at->getDebugLoc());
   Value* base = check.root;
   if (!base->getType()->isPointerTy())  // the ctx->data load itself
     base = b.CreateIntToPtr(b.CreateZExt(base, b.getInt64Ty()), PointerType::getUnqual(ctx));
@@ -348,6 +504,10 @@ void Checker::insert(const PlannedCheck& check, BasicBlock*& short_block, int64_
 }
 
 bool Checker::run(int64_t short_action) {
+  for (BasicBlock& bb : f_)
+    for (Instruction& i : bb)
+      if (auto* call = dyn_cast<CallInst>(&i))
+        if (const HelperInfo* h = helper_by_id(helper_id(*call)); h && h->invalidates_packet) moves_packet_ = true;
   rewrite_length_checks();
   collect_edge_facts();
   std::vector<Access> accesses;
@@ -361,10 +521,7 @@ bool Checker::run(int64_t short_action) {
         if (stats_) ++stats_->accesses;
         int64_t need = ref->offset + static_cast<int64_t>(a.size);
         if (ref->offset < 0) continue;  // below the root: only a check against data can prove it
-        bool by_program = false;
-        for (const auto& fact : facts_)
-          if (fact.root == ref->root && fact.bytes >= need && dt_.dominates(BasicBlockEdge(fact.from, fact.to), bb)) by_program = true;
-        if (by_program) {
+        if (proven(ref->root, need, bb, &i, false, 0)) {
           if (stats_) ++stats_->proven;
           continue;
         }
@@ -377,6 +534,7 @@ bool Checker::run(int64_t short_action) {
     }
   }
   if (planned_.empty()) return changed_;
+  hoist_out_of_reservations();
   BasicBlock* short_block = nullptr;
   for (const auto& check : planned_) {
     insert(check, short_block, short_action);
@@ -391,6 +549,7 @@ PreservedAnalyses PacketBoundsPass::run(Function& f, FunctionAnalysisManager& am
   Attribute attr = f.getFnAttribute(kShortPacketAttr);
   if (!attr.isStringAttribute() || f.isDeclaration()) return PreservedAnalyses::all();
   int64_t action = std::stoll(attr.getValueAsString().str());
+  if (std::getenv("WHISTLER_DUMP_BOUNDS")) f.print(llvm::errs());
   auto& dt = am.getResult<DominatorTreeAnalysis>(f);
   Checker checker(f, dt, stats_);
   if (!checker.run(action)) return PreservedAnalyses::all();

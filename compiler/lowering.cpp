@@ -5,6 +5,7 @@
 #include <llvm/IR/DIBuilder.h>
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/IntrinsicsBPF.h>
 #include <llvm/IR/MDBuilder.h>
 #include <llvm/Transforms/Utils/Local.h>
 
@@ -95,6 +96,7 @@ class Lowerer {
   LVal f_loop(Value* form);
   LVal f_declare(Value*) { return zero(); }
   LVal f_error(Value*) { return zero(); }  // a statement whose expansion failed (already reported)
+  LVal f_opaque(Value* form);
   LVal f_quote(Value* form);
   LVal f_add(Value* form);
   LVal f_sub(Value* form);
@@ -150,6 +152,10 @@ class Lowerer {
   llvm::GlobalVariable* map_global(const MapDef& m) { return map_globals_.at(&m); }
   llvm::Value* spill(LVal v, unsigned bytes, const char* name);
   llvm::Value* key_pointer(const MapDef& m, Value* form, LVal key);
+  // A key given as (load T P OFF) of exactly the key's size is passed by its
+  // address, as C passes &iph->saddr; otherwise the value is spilled.
+  llvm::Value* key_operand(const MapDef& m, Value* form);
+  void mark_mem_args(llvm::Value* call, std::initializer_list<std::pair<unsigned, uint64_t>> args);
   llvm::Value* value_pointer(const MapDef& m, Value* form, LVal value);
   llvm::Value* map_lookup(const MapDef& m, llvm::Value* key_ptr);
   void atomic_add(llvm::Value* ptr, llvm::Value* delta64, unsigned bits, bool percpu);
@@ -184,6 +190,7 @@ class Lowerer {
   std::vector<ReturnTarget> returns_;
   std::vector<const FunctionDef*> inlining_;
   SourceLoc current_loc_;
+  uint32_t passthrough_seq_ = 0;
 };
 
 // ---------------------------------------------------------------------------------
@@ -679,6 +686,19 @@ LVal Lowerer::f_not(Value* form) {
   return {b_.CreateNot(as_cond(v)), LVal::Bool};
 }
 
+// (%opaque X): X unchanged, but LLVM may not reason about how it was computed
+// (llvm.bpf.passthrough, removed by the BPF backend after optimisation). The
+// packet library wraps "pointer or 0" results in it, so the null test stays a
+// test of the pointer, which the verifier understands.
+LVal Lowerer::f_opaque(Value* form) {
+  auto args = args_of(form, 1, 1, "(%opaque X)");
+  LVal v = lower(args[0]);
+  if (v.kind != LVal::Ptr) return v;
+  llvm::Type* ptr = llvm::PointerType::getUnqual(ctx_);
+  llvm::Function* passthrough = llvm::Intrinsic::getDeclaration(m_.get(), llvm::Intrinsic::bpf_passthrough, {ptr, ptr});
+  return {b_.CreateCall(passthrough, {b_.getInt32(passthrough_seq_++), v.v}), LVal::Ptr};
+}
+
 LVal Lowerer::f_quote(Value* form) {
   fail(form, "quoted data has no value in a BPF program", "quote belongs in macro bodies, which run at compile time");
 }
@@ -1126,6 +1146,32 @@ llvm::Value* Lowerer::key_pointer(const MapDef& m, Value* form, LVal key) {
   return spill(key, m.key_size, "key");
 }
 
+llvm::Value* Lowerer::key_operand(const MapDef& m, Value* form) {
+  if (is_form(form, WSYM("load")) && list_length(form) >= 3) {
+    Value* type = nth(form, 1);
+    auto t = type->tag == Tag::Sym ? scalar_type_named(type->sym) : std::nullopt;
+    if (t && t->size() == m.key_size) {
+      LVal p = lower(nth(form, 2));
+      llvm::Value* off = nth(form, 3) ? int_operand(nth(form, 3), "load offset") : b_.getInt64(0);
+      llvm::Value* address = byte_offset(as_ptr(p), off);
+      if (p.kind == LVal::Ptr) return address;
+      return key_pointer(m, form, integer(b_.CreateAlignedLoad(int_ty(t->bits), address, llvm::Align(t->bits / 8))));
+    }
+  }
+  return key_pointer(m, form, lower(form));
+}
+
+void Lowerer::mark_mem_args(llvm::Value* call, std::initializer_list<std::pair<unsigned, uint64_t>> args) {
+  auto* inst = llvm::dyn_cast<llvm::Instruction>(call);
+  if (!inst) return;
+  std::vector<llvm::Metadata*> md;
+  for (auto [arg, size] : args) {
+    md.push_back(llvm::ConstantAsMetadata::get(b_.getInt32(arg)));
+    md.push_back(llvm::ConstantAsMetadata::get(b_.getInt64(size)));
+  }
+  inst->setMetadata(kMemArgsMetadata, llvm::MDNode::get(ctx_, md));
+}
+
 llvm::Value* Lowerer::value_pointer(const MapDef& m, Value* form, LVal value) {
   if (value.kind == LVal::Ptr) return value.v;
   if (m.value_size > 8 || m.value_is_record)
@@ -1136,7 +1182,9 @@ llvm::Value* Lowerer::value_pointer(const MapDef& m, Value* form, LVal value) {
 }
 
 llvm::Value* Lowerer::map_lookup(const MapDef& m, llvm::Value* key_ptr) {
-  return call_helper(1, llvm::PointerType::getUnqual(ctx_), {map_global(m), key_ptr});
+  llvm::Value* call = call_helper(1, llvm::PointerType::getUnqual(ctx_), {map_global(m), key_ptr});
+  mark_mem_args(call, {{1, m.key_size}});
+  return call;
 }
 
 LVal Lowerer::f_map_lookup(Value* form) {
@@ -1144,9 +1192,14 @@ LVal Lowerer::f_map_lookup(Value* form) {
   auto args = args_of(form, 2, 2, by_ptr ? "(map-lookup-ptr MAP KEY-PTR)" : "(map-lookup MAP KEY)");
   const MapDef& m = map_operand(args[0], "map-lookup");
   if (!m.has_key_value()) fail(args[0], fmt::format("map '{}' is a ring buffer: it has no lookup", m.name->name));
-  LVal key = lower(args[1]);
-  if (by_ptr && key.kind != LVal::Ptr) fail(args[1], "map-lookup-ptr needs a pointer to the key");
-  llvm::Value* kp = key_pointer(m, args[1], key);
+  llvm::Value* kp;
+  if (by_ptr) {
+    LVal key = lower(args[1]);
+    if (key.kind != LVal::Ptr) fail(args[1], "map-lookup-ptr needs a pointer to the key");
+    kp = key.v;
+  } else {
+    kp = key_operand(m, args[1]);
+  }
   set_location(loc_of(form));
   return {map_lookup(m, kp), LVal::Ptr};
 }
@@ -1163,7 +1216,9 @@ LVal Lowerer::f_map_update(Value* form) {
   llvm::Value* kp = key_pointer(m, args[1], key);
   llvm::Value* vp = value_pointer(m, args[2], value);
   set_location(loc_of(form));
-  return integer(call_helper(2, b_.getInt64Ty(), {map_global(m), kp, vp, flags}));
+  llvm::Value* call = call_helper(2, b_.getInt64Ty(), {map_global(m), kp, vp, flags});
+  mark_mem_args(call, {{1, m.key_size}, {2, m.value_size}});
+  return integer(call);
 }
 
 LVal Lowerer::f_map_delete(Value* form) {
@@ -1171,19 +1226,25 @@ LVal Lowerer::f_map_delete(Value* form) {
   auto args = args_of(form, 2, 2, "(map-delete MAP KEY)");
   const MapDef& m = map_operand(args[0], h->name.c_str());
   if (!m.has_key_value()) fail(args[0], fmt::format("map '{}' is a ring buffer: it has no entries to delete", m.name->name));
-  LVal key = lower(args[1]);
-  if (h == WSYM("map-delete-ptr") && key.kind != LVal::Ptr) fail(args[1], "map-delete-ptr needs a pointer to the key");
-  llvm::Value* kp = key_pointer(m, args[1], key);
+  llvm::Value* kp;
+  if (h == WSYM("map-delete-ptr")) {
+    LVal key = lower(args[1]);
+    if (key.kind != LVal::Ptr) fail(args[1], "map-delete-ptr needs a pointer to the key");
+    kp = key.v;
+  } else {
+    kp = key_operand(m, args[1]);
+  }
   set_location(loc_of(form));
-  return integer(call_helper(3, b_.getInt64Ty(), {map_global(m), kp}));
+  llvm::Value* call = call_helper(3, b_.getInt64Ty(), {map_global(m), kp});
+  mark_mem_args(call, {{1, m.key_size}});
+  return integer(call);
 }
 
 LVal Lowerer::f_getmap(Value* form) {
   auto args = args_of(form, 2, 2, "(getmap MAP KEY)");
   const MapDef& m = map_operand(args[0], "getmap");
   if (!m.has_key_value()) fail(args[0], fmt::format("map '{}' is a ring buffer: it has no entries to read", m.name->name));
-  LVal key = lower(args[1]);
-  llvm::Value* kp = key_pointer(m, args[1], key);
+  llvm::Value* kp = key_operand(m, args[1]);
   set_location(loc_of(form));
   llvm::Value* p = map_lookup(m, kp);
   if (m.value_is_record) return {p, LVal::Ptr};
@@ -1208,12 +1269,12 @@ LVal Lowerer::f_setmap(Value* form) {
   auto args = args_of(form, 3, 3, "(setf (getmap MAP KEY) VALUE)");
   const MapDef& m = map_operand(args[0], "setf getmap");
   if (!m.has_key_value()) fail(args[0], fmt::format("map '{}' is a ring buffer: it has no entries", m.name->name));
-  LVal key = lower(args[1]);
+  llvm::Value* kp = key_operand(m, args[1]);
   LVal value = lower(args[2]);
-  llvm::Value* kp = key_pointer(m, args[1], key);
   llvm::Value* vp = value_pointer(m, args[2], value);
   set_location(loc_of(form));
-  call_helper(2, b_.getInt64Ty(), {map_global(m), kp, vp, b_.getInt64(0)});
+  llvm::Value* call = call_helper(2, b_.getInt64Ty(), {map_global(m), kp, vp, b_.getInt64(0)});
+  mark_mem_args(call, {{1, m.key_size}, {2, m.value_size}});
   return value;
 }
 
@@ -1224,9 +1285,8 @@ LVal Lowerer::f_incf_map(Value* form) {
   if (m.value_is_record)
     fail(form, fmt::format("map '{}' has {} values: incf needs an integer value", m.name->name, m.value_type->name()),
          "increment a field instead: (when-let ((v (getmap MAP KEY))) (incf (STRUCT-FIELD v)))");
-  LVal key = lower(args[1]);
+  llvm::Value* kp = key_operand(m, args[1]);
   llvm::Value* delta = int_operand(args[2], "incf delta");
-  llvm::Value* kp = key_pointer(m, args[1], key);
   set_location(loc_of(form));
   unsigned bits = m.value_type->bits;
   bool percpu = m.is_percpu();
@@ -1244,6 +1304,7 @@ LVal Lowerer::f_incf_map(Value* form) {
     b_.SetInsertPoint(insert);
     llvm::Value* vp = spill(integer(delta), m.value_size, "init");
     llvm::Value* err = call_helper(2, b_.getInt64Ty(), {map_global(m), kp, vp, b_.getInt64(1 /* BPF_NOEXIST */)});
+    mark_mem_args(err, {{1, m.key_size}, {2, m.value_size}});
     b_.CreateCondBr(b_.CreateICmpEQ(err, b_.getInt64(0)), done, retry);
     b_.SetInsertPoint(retry);
     llvm::Value* again = map_lookup(m, kp);
@@ -1325,19 +1386,19 @@ LVal Lowerer::f_printk(Value* form) {
   std::vector<llvm::Value*> values;
   for (size_t i = 1; i < args.size(); ++i) values.push_back(as_int(lower(args[i])));
   set_location(loc_of(form));
-  // The format lives on the stack: 8-byte stores, no .rodata needed.
+  // The format is a constant in .rodata, as clang's bpf_printk places it;
+  // libbpf (and so bpftool, ip and xdp-loader) turns .rodata into a frozen map.
   size_t len = text.size() + 1;
-  size_t words = (len + 7) / 8;
-  auto* buf = entry_alloca(llvm::ArrayType::get(b_.getInt64Ty(), words), 8, "fmt");
-  for (size_t w = 0; w < words; ++w) {
-    uint64_t word = 0;
-    for (size_t k = 0; k < 8; ++k) {
-      size_t i = w * 8 + k;
-      uint8_t c = i < text.size() ? static_cast<uint8_t>(text[i]) : 0;
-      word |= static_cast<uint64_t>(c) << (8 * k);
-    }
-    b_.CreateAlignedStore(b_.getInt64(word), b_.CreateConstInBoundsGEP1_64(b_.getInt64Ty(), buf, w), llvm::Align(8));
-  }
+  auto* init = llvm::ConstantDataArray::getString(ctx_, text, true);
+  auto* buf = new llvm::GlobalVariable(*m_, init->getType(), true, llvm::GlobalValue::InternalLinkage, init,
+                                       fmt::format("{}.fmt", fn_->getName().str()));
+  buf->setUnnamedAddr(llvm::GlobalValue::UnnamedAddr::Global);
+  buf->setAlignment(llvm::Align(1));
+  auto* range = dib_->getOrCreateSubrange(0, static_cast<int64_t>(len));
+  auto* chars = dib_->createArrayType(len * 8, 8, types_->integer(8, true), dib_->getOrCreateArray({range}));
+  buf->addDebugInfo(dib_->createGlobalVariableExpression(sp_, buf->getName(), "", di_file(loc_of(form).file), loc_of(form).line,
+                                                         dib_->createQualifiedType(llvm::dwarf::DW_TAG_const_type, chars),
+                                                         /*isLocalToUnit=*/true));
   std::vector<llvm::Value*> call_args{buf, b_.getInt64(len)};
   for (auto* v : values) call_args.push_back(v);
   return integer(call_helper(6, b_.getInt64Ty(), call_args));
@@ -1419,6 +1480,7 @@ const std::unordered_map<const Symbol*, Lowerer::Handler>& Lowerer::handlers() {
     add("%loop", &Lowerer::f_loop);
     add("declare", &Lowerer::f_declare);
     add("%error", &Lowerer::f_error);
+    add("%opaque", &Lowerer::f_opaque);
     add("quote", &Lowerer::f_quote);
     add("+", &Lowerer::f_add);
     add("-", &Lowerer::f_sub);

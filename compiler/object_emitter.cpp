@@ -14,7 +14,10 @@
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetOptions.h>
+#include <llvm/Transforms/InstCombine/InstCombine.h>
 #include <llvm/Transforms/Scalar/EarlyCSE.h>
+#include <llvm/Transforms/Scalar/JumpThreading.h>
+#include <llvm/Transforms/Scalar/SimplifyCFG.h>
 #include <llvm/Transforms/Scalar/SROA.h>
 #include <llvm/Transforms/Utils/Mem2Reg.h>
 
@@ -97,16 +100,36 @@ void ObjectEmitter::optimize(llvm::Module& module, int opt_level, BoundsCheckSta
   pb.registerLoopAnalyses(lam);
   pb.crossRegisterProxies(lam, fam, cgam, mam);
 
-  // Variables into SSA registers and repeated ctx loads merged, so the bounds
-  // pass sees each packet pointer as one value; then the checks.
-  llvm::FunctionPassManager canonical;
-  canonical.addPass(llvm::PromotePass());
-  canonical.addPass(llvm::EarlyCSEPass());
-  canonical.addPass(PacketBoundsPass(stats));
-  if (count_verdicts) canonical.addPass(VerdictCountersPass());
+  auto bounds_and_counters = [stats, count_verdicts](llvm::FunctionPassManager& fpm) {
+    fpm.addPass(PacketBoundsPass(stats));
+    if (count_verdicts) fpm.addPass(VerdictCountersPass());
+  };
   llvm::ModulePassManager mpm;
-  mpm.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(canonical)));
-  if (opt_level > 0) {
+  if (opt_level == 0) {
+    // Variables into SSA registers and repeated ctx loads merged, so the
+    // bounds pass sees each packet pointer as one value; nothing else.
+    llvm::FunctionPassManager fpm;
+    fpm.addPass(llvm::PromotePass());
+    fpm.addPass(llvm::EarlyCSEPass());
+    bounds_and_counters(fpm);
+    mpm.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(fpm)));
+  } else {
+    // The checks go in once LLVM has simplified each function (inlining,
+    // GVN, jump threading): by then the paths on which a parse yields 0 are
+    // split off, so each check the program wrote dominates what it guards,
+    // and the rest of the pipeline still optimises the checks inserted.
+    pb.registerScalarOptimizerLateEPCallback([stats](llvm::FunctionPassManager& fpm, llvm::OptimizationLevel) {
+      fpm.addPass(PacketBoundsPass(stats));
+    });
+    // A last run proves whatever later passes reshaped (normally nothing is
+    // left to insert), then the verdict counters wrap the final returns.
+    pb.registerOptimizerLastEPCallback([count_verdicts](llvm::ModulePassManager& last, llvm::OptimizationLevel) {
+      llvm::FunctionPassManager fpm;
+      fpm.addPass(PacketBoundsPass(nullptr));
+      if (count_verdicts) fpm.addPass(VerdictCountersPass());
+      fpm.addPass(llvm::SimplifyCFGPass());
+      last.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(fpm)));
+    });
     llvm::OptimizationLevel level = opt_level == 1   ? llvm::OptimizationLevel::O1
                                     : opt_level == 2 ? llvm::OptimizationLevel::O2
                                                      : llvm::OptimizationLevel::O3;

@@ -123,25 +123,48 @@
 
 ;;; ---- Locating headers ----
 
-;; The L3 header after the Ethernet header and up to two VLAN tags (802.1Q,
-;; 802.1ad), when its EtherType is ETHERTYPE; 0 when it is another protocol or
-;; the tags are cut short.
-(defmacro %l3-header (data data-end ethertype)
-  (let ((d (gensym "data")) (de (gensym "end")) (p (gensym "l3")) (proto (gensym "proto")))
+;; Raw (network order) EtherType tests: no byte swap at run time.
+(defmacro %vlan-type-p (type)
+  `(or (= ,type (htons +ethertype-vlan+)) (= ,type (htons +ethertype-qinq+))))
+
+;; Statement style: binds VAR to the L3 header after the Ethernet header and up
+;; to two VLAN tags (802.1Q, 802.1ad) and runs BODY when its EtherType is
+;; ETHERTYPE; otherwise, or when the headers are cut short, returns XDP_PASS.
+(defmacro %with-l3 ((data data-end var ethertype) &body body)
+  (let ((type (gensym "type")))
     (flet ((skip-tag ()
-             `(when (or (= ,proto +ethertype-vlan+) (= ,proto +ethertype-qinq+))
-                (if (> (+ ,p +vlan-hdr-len+) ,de)
-                    (setf ,proto 0)
-                    (progn (setf ,proto (ntohs (load u16 ,p 2)))
-                           (setf ,p (+ ,p +vlan-hdr-len+)))))))
+             `(when (%vlan-type-p ,type)
+                (when (> (+ ,var ,+vlan-hdr-len+) ,data-end) (return XDP_PASS))
+                (setf ,type (load u16 ,var 2)
+                      ,var (+ ,var ,+vlan-hdr-len+)))))
+      `(let ((,var (+ ,data +eth-hdr-len+))
+             (,type (load u16 ,data 12)))
+         ,(skip-tag)
+         ,(skip-tag)
+         (unless (= ,type (htons ,ethertype)) (return XDP_PASS))
+         ,@body))))
+
+;; Expression style: the same header pointer, or 0. The result goes through
+;; %opaque so LLVM keeps testing the pointer itself rather than the EtherType
+;; it was derived from (a correlation the verifier cannot follow).
+(defmacro %l3-header (data data-end ethertype)
+  (let ((d (gensym "data")) (de (gensym "end")))
+    (labels ((level (tag-ptr depth)
+               ;; TAG-PTR points at an EtherType field; the header after it starts 2 bytes on.
+               (let ((type (gensym "type")))
+                 `(let ((,type (load u16 ,tag-ptr 0)))
+                    (if (%vlan-type-p ,type)
+                        ,(if (< depth 2)
+                             `(if (> (+ ,tag-ptr ,(+ 2 +vlan-hdr-len+)) ,de)
+                                  0
+                                  ,(level `(+ ,tag-ptr ,+vlan-hdr-len+) (+ depth 1)))
+                             0)
+                        (if (= ,type (htons ,ethertype)) (+ ,tag-ptr 2) 0))))))
       `(let* ((,d ,data) (,de ,data-end))
-         (if (> (+ ,d +eth-hdr-len+) ,de)
-             0
-             (let ((,proto (eth-type ,d))
-                   (,p (+ ,d +eth-hdr-len+)))
-               ,(skip-tag)
-               ,(skip-tag)
-               (if (= ,proto ,ethertype) ,p 0)))))))
+         (%opaque
+          (if (> (+ ,d +eth-hdr-len+) ,de)
+              0
+              ,(level `(+ ,d 12) 0)))))))
 
 ;;; ---- Expression style: a header pointer, or 0 ----
 
@@ -154,13 +177,13 @@
   (let ((de (gensym "end")) (ip (gensym "ip")))
     `(let* ((,de ,data-end)
             (,ip (%l3-header ,data ,de +ethertype-ipv4+)))
-       (if (and ,ip (<= (+ ,ip +ipv4-hdr-len+) ,de)) ,ip 0))))
+       (%opaque (if (and ,ip (<= (+ ,ip +ipv4-hdr-len+) ,de)) ,ip 0)))))
 
 (defmacro parse-ipv6 (data data-end)
   (let ((de (gensym "end")) (ip6 (gensym "ip6")))
     `(let* ((,de ,data-end)
             (,ip6 (%l3-header ,data ,de +ethertype-ipv6+)))
-       (if (and ,ip6 (<= (+ ,ip6 +ipv6-hdr-len+) ,de)) ,ip6 0))))
+       (%opaque (if (and ,ip6 (<= (+ ,ip6 +ipv6-hdr-len+) ,de)) ,ip6 0)))))
 
 ;; The transport header of protocol PROTO with at least LEN bytes, over IPv4.
 (defmacro %parse-l4 (data data-end proto len)
@@ -169,7 +192,7 @@
             (,ip (parse-ipv4 ,data ,de)))
        (if (and ,ip (= (ipv4-protocol ,ip) ,proto))
            (let ((,l4 (ipv4-payload ,ip)))
-             (if (> (+ ,l4 ,len) ,de) 0 ,l4))
+             (%opaque (if (> (+ ,l4 ,len) ,de) 0 ,l4)))
            0))))
 
 (defmacro parse-tcp (data data-end) `(%parse-l4 ,data ,data-end +ip-proto-tcp+ +tcp-hdr-len+))
@@ -189,16 +212,14 @@
   `(with-packet (,data ,data-end :min-len +eth-hdr-len+) ,@body))
 
 (defmacro with-ipv4 ((data data-end ip) &body body)
-  `(with-packet (,data ,data-end)
-     (let ((,ip (%l3-header ,data ,data-end +ethertype-ipv4+)))
-       (when (= ,ip 0) (return XDP_PASS))
+  `(with-packet (,data ,data-end :min-len +eth-hdr-len+)
+     (%with-l3 (,data ,data-end ,ip +ethertype-ipv4+)
        (when (> (+ ,ip +ipv4-hdr-len+) ,data-end) (return XDP_PASS))
        ,@body)))
 
 (defmacro with-ipv6 ((data data-end ip6) &body body)
-  `(with-packet (,data ,data-end)
-     (let ((,ip6 (%l3-header ,data ,data-end +ethertype-ipv6+)))
-       (when (= ,ip6 0) (return XDP_PASS))
+  `(with-packet (,data ,data-end :min-len +eth-hdr-len+)
+     (%with-l3 (,data ,data-end ,ip6 +ethertype-ipv6+)
        (when (> (+ ,ip6 +ipv6-hdr-len+) ,data-end) (return XDP_PASS))
        ,@body)))
 
