@@ -13,6 +13,7 @@
 #include <iterator>
 #include <sstream>
 
+#include "large_stack.hpp"
 #include "lowering.hpp"
 #include "object_emitter.hpp"
 #include "reader.hpp"
@@ -92,7 +93,7 @@ bool Compilation::add_source(const std::string& name, std::string text) {
   uint32_t id = sources_.add(name, std::move(text));
   if (!main_file_) main_file_ = id;
   files_read_.push_back(name);
-  process(id);
+  run_with_large_stack([&] { process(id); });
   return diags_.error_count() == errors_before;
 }
 
@@ -206,6 +207,12 @@ void Compilation::add_verdict_map() {
 }
 
 CompileOutput Compilation::generate(EmitKind kind) {
+  CompileOutput out;
+  run_with_large_stack([&] { out = generate_here(kind); });
+  return out;
+}
+
+CompileOutput Compilation::generate_here(EmitKind kind) {
   CompileOutput out;
   ObjectEmitter& emitter = object_emitter();
   llvm::LLVMContext ctx;

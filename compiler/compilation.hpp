@@ -76,6 +76,7 @@ class Compilation {
   void process(uint32_t file);
   void apply_defines();
   void add_verdict_map();
+  CompileOutput generate_here(EmitKind kind);
 
   CompileOptions options_;
   SourceManager sources_;

@@ -37,6 +37,8 @@ constexpr MapTypeName kMapTypes[] = {
     {":perf-event-array", MapKind::PerfEventArray},
 };
 
+constexpr int kMaxExpansionDepth = 20000;
+
 bool valid_section(const std::string& s) {
   if (s == "xdp" || s == "xdp.frags" || s == "xdp/devmap" || s == "xdp/cpumap" || s == "xdp.frags/devmap" ||
       s == "xdp.frags/cpumap")
@@ -469,6 +471,14 @@ Value* Expander::ex_body(Value* forms, Scope& scope, SourceLoc site) {
 
 Value* Expander::ex(Value* form, Scope& scope, SourceLoc site) {
   SourceLoc loc = located(form, site);
+  struct Depth {
+    int& d;
+    explicit Depth(int& depth) : d(depth) { ++d; }
+    ~Depth() { --d; }
+  } depth(depth_);
+  if (depth_ > kMaxExpansionDepth)
+    diags_.fatal(loc, fmt::format("expansion nested more than {} deep", kMaxExpansionDepth),
+                 "does a macro expand into a call of itself without end?");
   switch (form->tag) {
     case Tag::Nil:
       return form;

@@ -65,6 +65,7 @@ class Expander {
   Diagnostics& diags_;
   Module& module_;
   Interpreter& interp_;
+  int depth_ = 0;  // nesting of ex(): runaway macros end in an error, not a stack overflow
 };
 
 }  // namespace whistler

@@ -14,7 +14,7 @@ struct ReturnFrom {
   Value* value;
 };
 
-constexpr int kMaxDepth = 2000;
+constexpr int kMaxDepth = 10000;
 
 struct DepthGuard {
   Interpreter& in;

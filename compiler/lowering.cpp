@@ -191,6 +191,7 @@ class Lowerer {
   std::vector<const FunctionDef*> inlining_;
   SourceLoc current_loc_;
   uint32_t passthrough_seq_ = 0;
+  int depth_ = 0;
 };
 
 // ---------------------------------------------------------------------------------
@@ -506,6 +507,12 @@ std::vector<std::string> Lowerer::known_names() const {
 
 LVal Lowerer::lower(Value* form) {
   if (form->loc.valid()) set_location(form->loc);
+  struct Depth {
+    int& d;
+    explicit Depth(int& depth) : d(depth) { ++d; }
+    ~Depth() { --d; }
+  } depth(depth_);
+  if (depth_ > 20000) fail(form, "expression nested more than 20000 deep");
   switch (form->tag) {
     case Tag::Nil: return zero();
     case Tag::Int: return integer(b_.getInt64(static_cast<uint64_t>(form->i)));

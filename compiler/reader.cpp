@@ -12,6 +12,8 @@ namespace {
 // Thrown inside the reader after a syntax error has been reported.
 struct ReadFailure {};
 
+constexpr int kMaxNesting = 10000;
+
 bool is_delimiter(char c) {
   return c == '\0' || std::isspace(static_cast<unsigned char>(c)) || c == '(' || c == ')' || c == '"' ||
          c == ';' || c == '\'' || c == '`' || c == ',';
@@ -121,9 +123,14 @@ Value* Reader::read_datum() {
   if (at_end()) fail(here(), "unexpected end of input");
   char c = peek();
   switch (c) {
-    case '(':
+    case '(': {
       advance();
-      return read_list(start);
+      if (++depth_ > kMaxNesting)
+        fail(loc_at(start), fmt::format("lists nested more than {} deep", kMaxNesting), "is a ')' missing somewhere above?");
+      Value* list = read_list(start);
+      --depth_;
+      return list;
+    }
     case ')':
       fail(here(), "unexpected ')'");
     case '"':

@@ -52,6 +52,7 @@ class Reader {
   const std::string& text_;
   Pos pos_{0, 1, 1};
   bool stopped_ = false;
+  int depth_ = 0;  // list nesting, limited so hostile input cannot exhaust the stack
 };
 
 // Convenience: read every form of a registered source file.

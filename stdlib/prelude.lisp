@@ -26,22 +26,21 @@
   `(if ,test 0 (progn ,@body)))
 
 (defmacro cond (&rest clauses)
-  (if (null clauses)
-      0
-      (let ((clause (car clauses)))
-        (unless (consp clause)
-          (error "cond clause ~a is not a list (TEST FORMS...)" clause))
-        (cond ((eq (car clause) 't)
-               `(progn ,@(cdr clause)))
-              ((null (cdr clause))
-               ;; (cond (x) ...) yields x when it is true
-               (let ((v (gensym "cond")))
-                 `(let ((,v ,(car clause)))
-                    (if ,v ,v (cond ,@(cdr clauses))))))
-              (t
-               `(if ,(car clause)
-                    (progn ,@(cdr clause))
-                    (cond ,@(cdr clauses))))))))
+  ;; Built from the last clause up in one expansion: linear in the clauses.
+  (let ((result 0))
+    (dolist (clause (reverse clauses) result)
+      (unless (consp clause)
+        (error "cond clause ~a is not a list (TEST FORMS...)" clause))
+      (setq result
+            (cond ((eq (car clause) 't)
+                   `(progn ,@(cdr clause)))
+                  ((null (cdr clause))
+                   ;; (cond (x) ...) yields x when it is true
+                   (let ((v (gensym "cond")))
+                     `(let ((,v ,(car clause)))
+                        (if ,v ,v ,result))))
+                  (t
+                   `(if ,(car clause) (progn ,@(cdr clause)) ,result)))))))
 
 (defmacro case (key &rest clauses)
   (let ((k (gensym "key")))

@@ -159,3 +159,27 @@ TEST_CASE("loops need constant bounds; recursion is refused") {
 TEST_CASE("a runtime form in a compiled file is explained") {
   CHECK_HAS(errors_of("(attach-xdp prog \"eth0\" :mode \"xdpgeneric\")"), "(attach-xdp ...) is a runtime form");
 }
+
+TEST_CASE("runaway macros and absurd nesting are errors, not crashes") {
+  CHECK_HAS(errors_of("(defmacro forever () '(forever))\n(defprog p (:type :xdp) (forever))\n"),
+            "expansion nested more than 20000 deep");
+  CHECK_HAS(errors_of("(defmacro grow (x) (list 'grow (list '+ x 1)))\n(defprog p (:type :xdp) (grow 1))\n"),
+            "expansion nested more than 20000 deep");
+  std::string deep = "(defprog p (:type :xdp) ";
+  for (int i = 0; i < 12000; ++i) deep += "(+ 1 ";
+  deep += "0";
+  for (int i = 0; i < 12000; ++i) deep += ")";
+  deep += ")";
+  CHECK_HAS(errors_of(deep), "lists nested more than 10000 deep");
+}
+
+TEST_CASE("a program thousands of levels deep still compiles") {
+  // A 3,000-clause cond nests 3,000 ifs: more than an 8 MiB stack would hold
+  // through the expander and lowering, which run on a large stack.
+  std::string text = "(defprog p (:type :xdp)\n  (let ((x (get-prandom-u32)))\n    (cond\n";
+  for (int i = 0; i < 3000; ++i) text += "      ((= x " + std::to_string(i) + ") XDP_DROP)\n";
+  text += "      (t XDP_PASS))))\n";
+  std::string diags;
+  CompileOutput out = test::compile_text(text, diags);
+  CHECK_MESSAGE(out.ok, diags);
+}
