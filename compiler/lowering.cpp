@@ -319,7 +319,9 @@ void Lowerer::emit_program(const ProgramDef& prog) {
   } else {
     b_.CreateUnreachable();
   }
-  llvm::removeUnreachableBlocks(*fn_);
+  // After an error the function may hold unterminated blocks; it is discarded
+  // with the module, so it must not be walked.
+  if (!diags_.has_errors()) llvm::removeUnreachableBlocks(*fn_);
   returns_.clear();
 }
 

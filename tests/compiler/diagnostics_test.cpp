@@ -183,3 +183,9 @@ TEST_CASE("a program thousands of levels deep still compiles") {
   CompileOutput out = test::compile_text(text, diags);
   CHECK_MESSAGE(out.ok, diags);
 }
+
+TEST_CASE("an error in the middle of a branch is reported, and nothing crashes") {
+  // Lowering stops inside the if: the half-built function must not be walked.
+  std::string d = errors_of("(defprog p (:type :xdp)\n  (if (frob) (return XDP_DROP) (bar))\n  XDP_PASS)\n");
+  CHECK_HAS(d, "test.lisp:2:7: error: unknown form 'frob'");
+}
