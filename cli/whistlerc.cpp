@@ -188,11 +188,14 @@ int main(int argc, char** argv) {
       const ProgramDef* prog = nullptr;
       for (const auto& p : compilation.module().programs)
         if (obj && p.elf_name == obj->failed_program()) prog = &p;
-      if (prog && !error.detail.empty() && error.message.find("verifier") != std::string::npos) {
-        runtime::VerifierReport report = runtime::analyze_verifier_log(error.detail);
+      // Any rejection with a verifier log (EACCES, but also EINVAL for a leaked
+      // ring buffer record or a helper XDP may not call) is mapped to its line.
+      std::string log = prog ? obj->verifier_log(prog->elf_name) : std::string();
+      if (prog && !log.empty()) {
+        runtime::VerifierReport report = runtime::analyze_verifier_log(log);
         report_verifier_rejection(diags, prog->name->name, report, prog->loc);
         check["reason"] = report.reason;
-        check["log"] = error.detail;
+        check["log"] = log;
       } else {
         diags.error(prog ? prog->loc : SourceLoc{}, error.message).hint = error.hint;
       }

@@ -67,6 +67,19 @@ struct Options {
 
 }  // namespace
 
+namespace {
+
+// Restores a scope's variables when a binding form ends, normally or by an error.
+struct ScopeMark {
+  std::vector<const Symbol*>& vars;
+  size_t mark;
+  template <typename S>
+  explicit ScopeMark(S& scope) : vars(scope.vars), mark(scope.vars.size()) {}
+  ~ScopeMark() { vars.resize(mark); }
+};
+
+}  // namespace
+
 bool Expander::Scope::bound(const Symbol* s) const {
   return std::find(vars.begin(), vars.end(), s) != vars.end();
 }
@@ -79,11 +92,34 @@ SourceLoc Expander::located(const Value* form, SourceLoc site) const {
   return site.valid() ? site : form->loc;
 }
 
+Value* Expander::relocate(Value* data, SourceLoc site) {
+  SourceLoc loc = located(data, site);
+  if (loc == data->loc) return data;
+  switch (data->tag) {
+    case Tag::Nil: return heap_.nil_at(loc);
+    case Tag::Int: return heap_.integer(data->i, loc);
+    case Tag::Sym: return heap_.symbol(data->sym, loc);
+    case Tag::Str: return heap_.string(*data->str, loc);
+    case Tag::Func: return data;
+    case Tag::Cons: break;
+  }
+  // Copy the list's spine iteratively, up to a tail that has a user location.
+  std::vector<Value*> elements;
+  Value* p = data;
+  do {
+    elements.push_back(relocate(p->cons.car, loc));
+    p = p->cons.cdr;
+  } while (p->tag == Tag::Cons && located(p, loc) != p->loc);
+  return heap_.list(elements, loc, relocate(p, loc));
+}
+
 // ---- Top level ----------------------------------------------------------------------
 
-void Expander::top_level(Value* form) {
+void Expander::top_level(Value* form) { top_level(form, {}); }
+
+void Expander::top_level(Value* form, SourceLoc site) {
   try {
-    top_level_form(form);
+    top_level_form(form, site);
   } catch (const AbortForm&) {
     // Reported already. Remember the name it meant to define, so later uses
     // of it do not pile up follow-on errors; continue with the next form.
@@ -96,18 +132,22 @@ void Expander::top_level(Value* form) {
   }
 }
 
-void Expander::top_level_form(Value* form) {
+void Expander::top_level_form(Value* form, SourceLoc site) {
+  SourceLoc loc = located(form, site);
   if (form->tag != Tag::Cons) {
     if (form->tag == Tag::Nil) return;
-    diags_.fatal(form->loc, fmt::format("expected a top-level form such as (defprog ...) or (defmap ...), got {}", print(form)));
+    diags_.fatal(loc, fmt::format("expected a top-level form such as (defprog ...) or (defmap ...), got {}", print(form)));
   }
+  // A form produced by a standard library macro (or with no location at all)
+  // is reported at the user's call: a copy of its first cons carries that location.
+  if (form->loc != loc) form = heap_.cons(form->cons.car, form->cons.cdr, loc);
   const Symbol* h = head_symbol(form);
-  if (!h) diags_.fatal(form->loc, fmt::format("expected a top-level form, got {}", print(form)));
+  if (!h) diags_.fatal(loc, fmt::format("expected a top-level form, got {}", print(form)));
   if (h == WSYM("in-package") || h == WSYM("declaim") || h == WSYM("eval-when") || h == WSYM("provide") ||
       h == WSYM("require"))
     return;
   if (h == WSYM("progn")) {
-    for (Value* f : items(cdr(form))) top_level(f);
+    for (Value* f : items(cdr(form))) top_level(f, loc);
     return;
   }
   if (h == WSYM("defmacro")) return define_macro(form);
@@ -117,10 +157,9 @@ void Expander::top_level_form(Value* form) {
   if (h == WSYM("defun")) return define_function(form);
   if (h == WSYM("defprog")) return define_program(form);
   if (const MacroDef* m = module_.find_macro(h)) {
-    Value* expansion = expand_macro_once(*m, form);
+    Value* expansion = expand_macro_once(*m, form, loc);
     // Top-level forms produced by macros take the call's location when they have none of their own.
-    if (expansion->tag == Tag::Cons && !expansion->loc.valid()) expansion->loc = form->loc;
-    return top_level_form(expansion);
+    return top_level_form(expansion, loc);
   }
   static const char* kRuntime[] = {"attach-xdp", "detach-xdp", "load-program", "map-get", "map-put", "map-del",
                                    "map-dump", "pin", "test-run"};
@@ -132,7 +171,8 @@ void Expander::top_level_form(Value* form) {
                "top-level forms are defprog, defmap, defstruct, defun, defmacro, defconstant and macro calls");
 }
 
-Value* Expander::expand_macro_once(const MacroDef& macro, Value* form) {
+Value* Expander::expand_macro_once(const MacroDef& macro, Value* form, SourceLoc site) {
+  SourceLoc call = located(form, site);
   size_t before = diags_.all().size();
   try {
     return interp_.expand(macro, form);
@@ -143,10 +183,10 @@ Value* Expander::expand_macro_once(const MacroDef& macro, Value* form) {
     if (list.size() > before) {
       Diagnostic& d = list.back();
       if (!d.loc.valid() || diags_.sources().is_system(d.loc)) {
-        d.loc = form->loc;
+        d.loc = call;
         d.message = fmt::format("in ({} ...): {}", macro.name->name, d.message);
-      } else if (d.loc != form->loc) {
-        d.with_note(form->loc, fmt::format("while expanding macro '{}' here", macro.name->name));
+      } else if (d.loc != call) {
+        d.with_note(call, fmt::format("while expanding macro '{}' here", macro.name->name));
       }
     }
     throw;
@@ -168,9 +208,10 @@ void Expander::define_macro(Value* form) {
   def.loc = form->loc;
   def.system = diags_.sources().is_system(form->loc);
   module_.macros[def.name] = def;
+  module_.accessors.erase(def.name);  // the later definition wins
 }
 
-Value* Expander::constant_value(Value* form) { return interp_.eval(form, interp_.global()); }
+Value* Expander::constant_value(Value* form) { return interp_.eval_toplevel(form); }
 
 int64_t Expander::constant_integer(Value* form, const char* what) {
   Value* v = constant_value(form);
@@ -210,20 +251,20 @@ void Expander::define_map(Value* form) {
   Value* name = nth(form, 1);
   if (!name || !is_variable_name(name))
     diags_.fatal(form->loc, "defmap needs a name", "(defmap NAME :type :hash :key-size 4 :value-size 8 :max-entries 1024)");
-  if (module_.find_map(name->sym)) diags_.fatal(name->loc, fmt::format("map '{}' is defined twice", name->sym->name));
+  if (module_.find_map(name->sym)) diags_.fatal(located(name, form->loc), fmt::format("map '{}' is defined twice", name->sym->name));
   static const std::vector<std::string> kKeys = {":type",     ":key-size",  ":value-size", ":max-entries",
                                                  ":map-flags", ":key-type", ":value-type", ":pinning"};
   Options opts;
   for (Value* p = cdr(cdr(form)); p->tag == Tag::Cons; p = cdr(cdr(p))) {
     Value* key = p->cons.car;
-    if (!is_keyword(key)) diags_.fatal(key->loc, fmt::format("defmap {}: expected a keyword option, got {}", name->sym->name, print(key)));
+    if (!is_keyword(key)) diags_.fatal(located(key, form->loc), fmt::format("defmap {}: expected a keyword option, got {}", name->sym->name, print(key)));
     if (std::find(kKeys.begin(), kKeys.end(), key->sym->name) == kKeys.end())
-      diags_.fatal(key->loc, fmt::format("defmap {}: unknown option {}", name->sym->name, key->sym->name),
+      diags_.fatal(located(key, form->loc), fmt::format("defmap {}: unknown option {}", name->sym->name, key->sym->name),
                    "options are :type :key-size :value-size :max-entries :map-flags :key-type :value-type :pinning");
-    if (p->cons.cdr->tag != Tag::Cons) diags_.fatal(key->loc, fmt::format("defmap option {} needs a value", key->sym->name));
-    if (opts.values.count(key->sym->name)) diags_.fatal(key->loc, fmt::format("defmap option {} given twice", key->sym->name));
+    if (p->cons.cdr->tag != Tag::Cons) diags_.fatal(located(key, form->loc), fmt::format("defmap option {} needs a value", key->sym->name));
+    if (opts.values.count(key->sym->name)) diags_.fatal(located(key, form->loc), fmt::format("defmap option {} given twice", key->sym->name));
     opts.values[key->sym->name] = p->cons.cdr->cons.car;
-    opts.locs[key->sym->name] = key->loc;
+    opts.locs[key->sym->name] = located(key, form->loc);
   }
   MapDef m;
   m.name = name->sym;
@@ -240,13 +281,13 @@ void Expander::define_map(Value* form) {
   if (!found) {
     std::string names;
     for (const auto& t : kMapTypes) names += std::string(names.empty() ? "" : " ") + t.keyword;
-    diags_.fatal(type->loc, fmt::format("unknown map type {}", print(type)), "map types are " + names);
+    diags_.fatal(located(type, form->loc), fmt::format("unknown map type {}", print(type)), "map types are " + names);
   }
   auto int_opt = [&](const char* k, int64_t lo, int64_t hi) -> std::optional<uint32_t> {
     Value* v = opts.get(k);
     if (!v) return std::nullopt;
     int64_t n = constant_integer(v, k);
-    if (n < lo || n > hi) diags_.fatal(v->loc, fmt::format("defmap {}: {} must be between {} and {}, got {}", name->sym->name, k, lo, hi, n));
+    if (n < lo || n > hi) diags_.fatal(located(v, form->loc), fmt::format("defmap {}: {} must be between {} and {}, got {}", name->sym->name, k, lo, hi, n));
     return static_cast<uint32_t>(n);
   };
   auto max_entries = int_opt(":max-entries", 0, 0xffffffffLL);
@@ -254,11 +295,11 @@ void Expander::define_map(Value* form) {
     diags_.fatal(form->loc, fmt::format("defmap {} needs :max-entries", name->sym->name));
   m.max_entries = max_entries.value_or(0);
   if (m.max_entries == 0 && m.kind != MapKind::PerfEventArray)
-    diags_.fatal(opts.get(":max-entries")->loc, fmt::format("defmap {}: :max-entries must be positive", name->sym->name));
+    diags_.fatal(located(opts.get(":max-entries"), form->loc), fmt::format("defmap {}: :max-entries must be positive", name->sym->name));
   m.map_flags = int_opt(":map-flags", 0, 0xffffffffLL).value_or(0);
   if (Value* pin = opts.get(":pinning")) {
     if (!is_keyword(pin) || pin->sym->name != ":by-name")
-      diags_.fatal(pin->loc, "defmap :pinning takes :by-name", "pinned maps live under /sys/fs/bpf/NAME");
+      diags_.fatal(located(pin, form->loc), "defmap :pinning takes :by-name", "pinned maps live under /sys/fs/bpf/NAME");
     m.pin = "by-name";
   }
 
@@ -269,14 +310,14 @@ void Expander::define_map(Value* form) {
     if (Value* tv = opts.get(":value-type")) {
       auto t = parse_type(tv, true);
       if (!t || t->kind != Type::Kind::Struct)
-        diags_.fatal(tv->loc, fmt::format("ring buffer {}: :value-type must name a defstruct (the record layout), got {}", name->sym->name, print(tv)));
+        diags_.fatal(located(tv, form->loc), fmt::format("ring buffer {}: :value-type must name a defstruct (the record layout), got {}", name->sym->name, print(tv)));
       m.value_type = t;
       m.value_size = static_cast<uint32_t>(t->size());
       m.value_is_record = true;
     }
     uint32_t n = m.max_entries;
     if ((n & (n - 1)) != 0 || n % 4096 != 0)
-      diags_.fatal(opts.get(":max-entries")->loc,
+      diags_.fatal(located(opts.get(":max-entries"), form->loc),
                    fmt::format("ring buffer {}: :max-entries is its size in bytes and must be a power of 2 and a multiple of 4096, got {}",
                                name->sym->name, n),
                    "for example (ash 1 24) for 16 MiB");
@@ -287,7 +328,7 @@ void Expander::define_map(Value* form) {
       auto sz = int_opt(size_key, 1, 1 << 20);
       if (tv) {
         auto t = parse_type(tv, true);
-        if (!t) diags_.fatal(tv->loc, fmt::format("defmap {}: {} {} is not a type", name->sym->name, type_key, print(tv)),
+        if (!t) diags_.fatal(located(tv, form->loc), fmt::format("defmap {}: {} {} is not a type", name->sym->name, type_key, print(tv)),
                              "use u8 u16 u32 u64 i8..i64, (array u8 N) or a defstruct name");
         out = t;
         size = static_cast<uint32_t>(t->size());
@@ -326,31 +367,34 @@ void Expander::define_struct(Value* form) {
   Value* name_spec = nth(form, 1);
   Value* name = name_spec ? car(name_spec) : nullptr;
   if (!name || !is_variable_name(name)) diags_.fatal(form->loc, "defstruct needs a name", "(defstruct NAME (FIELD TYPE)...)");
-  if (module_.find_struct(name->sym)) diags_.fatal(name->loc, fmt::format("struct '{}' is defined twice", name->sym->name));
+  if (module_.find_struct(name->sym)) diags_.fatal(located(name, form->loc), fmt::format("struct '{}' is defined twice", name->sym->name));
   auto def = std::make_unique<StructDef>();
   def->name = name->sym;
   def->loc = form->loc;
   for (Value* f : items(cdr(cdr(form)))) {
     if (f->tag == Tag::Str) continue;  // docstring
     if (f->tag != Tag::Cons || !is_variable_name(car(f)) || list_length(f) != 2)
-      diags_.fatal(f->loc.valid() ? f->loc : form->loc, fmt::format("defstruct {}: a field is (NAME TYPE), got {}", name->sym->name, print(f)));
+      diags_.fatal(located(f, form->loc), fmt::format("defstruct {}: a field is (NAME TYPE), got {}", name->sym->name, print(f)));
     auto t = parse_type(nth(f, 1), true);
     if (!t)
-      diags_.fatal(nth(f, 1)->loc.valid() ? nth(f, 1)->loc : f->loc,
+      diags_.fatal(located(nth(f, 1), located(f, form->loc)),
                    fmt::format("defstruct {}: field {} has unknown type {}", name->sym->name, car(f)->sym->name, print(nth(f, 1))),
                    "use u8 u16 u32 u64 i8 i16 i32 i64, (array TYPE N) or an earlier defstruct");
     for (const auto& existing : def->fields)
       if (existing.name == car(f)->sym)
-        diags_.fatal(f->loc, fmt::format("defstruct {}: field {} appears twice", name->sym->name, car(f)->sym->name));
-    def->fields.push_back(StructField{car(f)->sym, *t, 0, f->loc});
+        diags_.fatal(located(f, form->loc), fmt::format("defstruct {}: field {} appears twice", name->sym->name, car(f)->sym->name));
+    def->fields.push_back(StructField{car(f)->sym, *t, 0, located(f, form->loc)});
   }
   if (def->fields.empty()) diags_.fatal(form->loc, fmt::format("defstruct {} has no fields", name->sym->name));
   layout_struct(*def);
   const StructDef* record = def.get();
   module_.structs.push_back(std::move(def));
   module_.struct_by_name[record->name] = record;
-  for (const auto& f : record->fields)
-    module_.accessors[intern(record->name->name + "-" + f.name->name)] = StructAccessor{record, &f};
+  for (const auto& f : record->fields) {
+    const Symbol* accessor = intern(record->name->name + "-" + f.name->name);
+    module_.accessors[accessor] = StructAccessor{record, &f};
+    module_.macros.erase(accessor);  // the later definition wins, as in CL (e.g. over a packet-library accessor)
+  }
 }
 
 void Expander::define_function(Value* form) {
@@ -358,14 +402,14 @@ void Expander::define_function(Value* form) {
   Value* params = nth(form, 2);
   if (!name || !is_variable_name(name)) diags_.fatal(form->loc, "defun needs a name", "(defun NAME (ARGS...) BODY...)");
   if (!params || !is_list(params)) diags_.fatal(form->loc, fmt::format("defun {} needs a parameter list", name->sym->name));
-  if (module_.find_function(name->sym)) diags_.fatal(name->loc, fmt::format("function '{}' is defined twice", name->sym->name));
+  if (module_.find_function(name->sym)) diags_.fatal(located(name, form->loc), fmt::format("function '{}' is defined twice", name->sym->name));
   FunctionDef fn;
   fn.name = name->sym;
   fn.loc = form->loc;
   Scope scope;
   for (Value* p : items(params)) {
     FunctionParam param;
-    param.loc = p->loc.valid() ? p->loc : form->loc;
+    param.loc = located(p, form->loc);
     if (is_variable_name(p)) {
       param.name = p->sym;
     } else if (p->tag == Tag::Cons && is_variable_name(car(p)) && list_length(p) == 2) {
@@ -383,6 +427,10 @@ void Expander::define_function(Value* form) {
     diags_.fatal(form->loc, fmt::format("defun {} takes {} parameters; BPF functions take at most 5", name->sym->name, fn.params.size()));
   // Register before expanding the body so recursion is diagnosed at lowering, not as unknown.
   module_.functions.push_back(fn);
+  // A function replaces a macro or struct accessor of the same name, as in CL;
+  // otherwise calls would silently still expand the older definition.
+  module_.macros.erase(fn.name);
+  module_.accessors.erase(fn.name);
   Value* body = cdr(cdr(cdr(form)));
   if (body->tag == Tag::Cons && body->cons.car->tag == Tag::Str && body->cons.cdr->tag != Tag::Nil) body = body->cons.cdr;
   try {
@@ -397,7 +445,7 @@ void Expander::define_program(Value* form) {
   Value* name = nth(form, 1);
   if (!name || !is_variable_name(name))
     diags_.fatal(form->loc, "defprog needs a name", "(defprog NAME (:type :xdp) BODY...)");
-  if (module_.find_program(name->sym)) diags_.fatal(name->loc, fmt::format("program '{}' is defined twice", name->sym->name));
+  if (module_.find_program(name->sym)) diags_.fatal(located(name, form->loc), fmt::format("program '{}' is defined twice", name->sym->name));
   ProgramDef prog;
   prog.name = name->sym;
   prog.elf_name = elf_name(name->sym->name);
@@ -405,38 +453,38 @@ void Expander::define_program(Value* form) {
   Value* options = nth(form, 2);
   Value* body = cdr(cdr(cdr(form)));
   if (!options || !is_list(options) || (options->tag == Tag::Cons && !is_keyword(car(options)))) {
-    diags_.fatal(options ? options->loc : form->loc, fmt::format("defprog {} needs an option list after its name", name->sym->name),
+    diags_.fatal(options ? located(options, form->loc) : form->loc, fmt::format("defprog {} needs an option list after its name", name->sym->name),
                  "(defprog NAME (:type :xdp) BODY...); use () for the defaults");
   }
   bool section_given = false;
   for (Value* p = options; p->tag == Tag::Cons; p = cdr(cdr(p))) {
     Value* key = p->cons.car;
-    if (!is_keyword(key)) diags_.fatal(key->loc, fmt::format("defprog {}: expected a keyword option, got {}", name->sym->name, print(key)));
-    if (p->cons.cdr->tag != Tag::Cons) diags_.fatal(key->loc, fmt::format("defprog option {} needs a value", key->sym->name));
+    if (!is_keyword(key)) diags_.fatal(located(key, form->loc), fmt::format("defprog {}: expected a keyword option, got {}", name->sym->name, print(key)));
+    if (p->cons.cdr->tag != Tag::Cons) diags_.fatal(located(key, form->loc), fmt::format("defprog option {} needs a value", key->sym->name));
     Value* v = p->cons.cdr->cons.car;
     const std::string& k = key->sym->name;
     if (k == ":type") {
       if (!is_sym(v, WSYM(":xdp")))
-        diags_.fatal(v->loc, fmt::format("defprog {}: program type {} is not supported", name->sym->name, print(v)),
+        diags_.fatal(located(v, form->loc), fmt::format("defprog {}: program type {} is not supported", name->sym->name, print(v)),
                      "Whistler compiles XDP programs: use :type :xdp");
     } else if (k == ":section") {
-      if (v->tag != Tag::Str) diags_.fatal(v->loc, "defprog :section takes a string");
+      if (v->tag != Tag::Str) diags_.fatal(located(v, form->loc), "defprog :section takes a string");
       if (!valid_section(*v->str))
-        diags_.fatal(v->loc, fmt::format("defprog {}: invalid XDP section \"{}\"", name->sym->name, *v->str),
+        diags_.fatal(located(v, form->loc), fmt::format("defprog {}: invalid XDP section \"{}\"", name->sym->name, *v->str),
                      "valid sections: xdp, xdp/NAME, xdp.frags, xdp.frags/NAME, xdp/devmap, xdp/cpumap");
       prog.section = *v->str;
       section_given = true;
     } else if (k == ":license") {
-      if (v->tag != Tag::Str) diags_.fatal(v->loc, "defprog :license takes a string");
+      if (v->tag != Tag::Str) diags_.fatal(located(v, form->loc), "defprog :license takes a string");
       prog.license = *v->str;
       prog.license_given = true;
-      prog.license_loc = v->loc;
+      prog.license_loc = located(v, form->loc);
     } else if (k == ":short-packet") {
       prog.short_packet_action = constant_integer(v, ":short-packet");
       if (prog.short_packet_action < 0 || prog.short_packet_action > 4)
-        diags_.fatal(v->loc, "defprog :short-packet takes an XDP action (XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_TX)");
+        diags_.fatal(located(v, form->loc), "defprog :short-packet takes an XDP action (XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_TX)");
     } else {
-      diags_.fatal(key->loc, fmt::format("defprog {}: unknown option {}", name->sym->name, k),
+      diags_.fatal(located(key, form->loc), fmt::format("defprog {}: unknown option {}", name->sym->name, k),
                    "options are :type :section :license :short-packet");
     }
   }
@@ -481,7 +529,7 @@ Value* Expander::ex(Value* form, Scope& scope, SourceLoc site) {
                  "does a macro expand into a call of itself without end?");
   switch (form->tag) {
     case Tag::Nil:
-      return form;
+      return form->loc == loc ? form : heap_.nil_at(loc);
     case Tag::Int:
       return form->loc == loc ? form : heap_.integer(form->i, loc);
     case Tag::Str:
@@ -508,11 +556,11 @@ Value* Expander::ex(Value* form, Scope& scope, SourceLoc site) {
   Value* args = form->cons.cdr;
   auto rebuild = [&](Value* new_args) { return heap_.cons(heap_.symbol(h, loc), new_args, loc); };
 
-  if (h == WSYM("quote")) return rebuild(args);
+  if (h == WSYM("quote")) return rebuild(relocate(args, loc));
   if (h == WSYM("let")) return ex_let(form, scope, loc, false);
   if (h == WSYM("let*")) return ex_let(form, scope, loc, true);
   if (h == WSYM("%loop")) return ex_loop(form, scope, loc);
-  if (h == WSYM("declare")) return rebuild(args);
+  if (h == WSYM("declare")) return rebuild(relocate(args, loc));
   if (h == WSYM("setf") || h == WSYM("setq")) {
     long n = list_length(args);
     if (n == 0 || n % 2 != 0)
@@ -534,9 +582,13 @@ Value* Expander::ex(Value* form, Scope& scope, SourceLoc site) {
   if (h == WSYM("load") || h == WSYM("store") || h == WSYM("cast")) {
     // The type argument stays as written.
     if (args->tag != Tag::Cons) return rebuild(args);
-    return rebuild(heap_.cons(args->cons.car, ex_body(args->cons.cdr, scope, site), loc));
+    return rebuild(heap_.cons(relocate(args->cons.car, loc), ex_body(args->cons.cdr, scope, site), loc));
   }
-  if (h == WSYM("ctx") || h == WSYM("stack-addr")) return rebuild(args);
+  if (h == WSYM("ctx") || h == WSYM("stack-addr")) return rebuild(relocate(args, loc));
+  if (h == WSYM("%on-return")) {  // (%on-return (CLEANUP...) BODY...)
+    if (args->tag != Tag::Cons || !is_list(args->cons.car)) diags_.fatal(loc, "malformed %on-return");
+    return rebuild(heap_.cons(ex_body(args->cons.car, scope, site), ex_body(args->cons.cdr, scope, site), loc));
+  }
   if (auto acc = module_.accessors.find(h); acc != module_.accessors.end() && !module_.find_macro(h))
     return ex_accessor(acc->second, form, scope, loc, site);
   if (h->name.size() > 5 && h->name.compare(0, 5, "make-") == 0) {
@@ -550,7 +602,7 @@ Value* Expander::ex(Value* form, Scope& scope, SourceLoc site) {
     }
   }
   if (const MacroDef* m = module_.find_macro(h)) {
-    Value* expansion = expand_macro_once(*m, form);
+    Value* expansion = expand_macro_once(*m, form, site);
     return ex(expansion, scope, loc);
   }
   // A call of an operator, helper or function: arguments are expressions.
@@ -562,7 +614,7 @@ Value* Expander::ex_let(Value* form, Scope& scope, SourceLoc loc, bool sequentia
   const char* name = sequential ? "let*" : "let";
   if (!bindings || !is_list(bindings))
     diags_.fatal(loc, fmt::format("{} needs a list of bindings", name), "(let ((VAR INIT) (VAR TYPE INIT)) BODY...)");
-  size_t mark = scope.vars.size();
+  ScopeMark mark(scope);  // bindings end with the let, also when a binding fails
   std::vector<const Symbol*> pending;
   std::vector<Value*> out;
   for (Value* b : items(bindings)) {
@@ -576,7 +628,7 @@ Value* Expander::ex_let(Value* form, Scope& scope, SourceLoc loc, bool sequentia
       diags_.fatal(bloc, fmt::format("{}: binding {} should be (VAR INIT), (VAR TYPE INIT) or (VAR TYPE)", name, print(b)));
     std::vector<Value*> parts{heap_.symbol(var->sym, located(var, bloc))};
     if (n == 3) {
-      parts.push_back(nth(b, 1));
+      parts.push_back(relocate(nth(b, 1), bloc));
       parts.push_back(ex(nth(b, 2), scope, bloc));
     } else if (n == 2) {
       parts.push_back(ex(nth(b, 1), scope, bloc));
@@ -587,7 +639,6 @@ Value* Expander::ex_let(Value* form, Scope& scope, SourceLoc loc, bool sequentia
   }
   for (const Symbol* s : pending) scope.vars.push_back(s);
   Value* body = ex_body(cdr(cdr(form)), scope, loc);
-  scope.vars.resize(mark);
   return heap_.cons(heap_.symbol(intern(name), loc), heap_.cons(heap_.list(out, loc), body, loc), loc);
 }
 
@@ -597,9 +648,9 @@ Value* Expander::ex_loop(Value* form, Scope& scope, SourceLoc loc) {
   if (!var || !is_variable_name(var) || list_length(form) < 4) diags_.fatal(loc, "malformed loop");
   Value* start = ex(nth(form, 2), scope, loc);
   Value* end = ex(nth(form, 3), scope, loc);
+  ScopeMark mark(scope);
   scope.vars.push_back(var->sym);
   Value* body = ex_body(cdr(cdr(cdr(cdr(form)))), scope, loc);
-  scope.vars.pop_back();
   return heap_.cons(heap_.symbol(WSYM("%loop"), loc),
                     heap_.cons(heap_.symbol(var->sym, located(var, loc)), heap_.cons(start, heap_.cons(end, body, loc), loc), loc),
                     loc);
@@ -619,6 +670,7 @@ Value* Expander::ex_accessor(const StructAccessor& acc, Value* form, Scope& scop
 }
 
 Value* Expander::place_form(Value* place, Scope& scope, SourceLoc site) {
+  SourceLoc written = located(place, site);  // the place as the user wrote it
   for (int guard = 0; guard < 100; ++guard) {
     const Symbol* h = head_symbol(place);
     if (!h) return place;
@@ -634,9 +686,9 @@ Value* Expander::place_form(Value* place, Scope& scope, SourceLoc site) {
     }
     const MacroDef* m = module_.find_macro(h);
     if (!m) return place;
-    place = expand_macro_once(*m, place);
+    place = expand_macro_once(*m, place, site);
   }
-  diags_.fatal(located(place, site), "setf place expands without end");
+  diags_.fatal(written, "setf place expands without end");
 }
 
 Value* Expander::ex_setf(Value* place, Value* value, Scope& scope, SourceLoc loc, SourceLoc site) {
@@ -654,7 +706,7 @@ Value* Expander::ex_setf(Value* place, Value* value, Scope& scope, SourceLoc loc
     long n = list_length(place);
     if (n < 3 || n > 4) diags_.fatal(ploc, "(load TYPE PTR [OFFSET]) takes a type, a pointer and an optional offset");
     Value* off = n == 4 ? ex(nth(place, 3), scope, site) : heap_.integer(0, ploc);
-    return heap_.list({sym("store"), nth(place, 1), ex(nth(place, 2), scope, site), off, ex(value, scope, site)}, loc);
+    return heap_.list({sym("store"), relocate(nth(place, 1), ploc), ex(nth(place, 2), scope, site), off, ex(value, scope, site)}, loc);
   }
   static const std::pair<const char*, const char*> kSwaps[] = {
       {"ntohs", "htons"}, {"htons", "ntohs"}, {"ntohl", "htonl"}, {"htonl", "ntohl"}, {"ntohll", "htonll"}, {"htonll", "ntohll"}};
@@ -666,11 +718,11 @@ Value* Expander::ex_setf(Value* place, Value* value, Scope& scope, SourceLoc loc
     }
   if (h == WSYM("getmap")) {
     if (list_length(place) != 3) diags_.fatal(ploc, "(getmap MAP KEY) takes a map and a key");
-    return heap_.list({sym("%setmap"), nth(place, 1), ex(nth(place, 2), scope, site), ex(value, scope, site)}, loc);
+    return heap_.list({sym("%setmap"), relocate(nth(place, 1), ploc), ex(nth(place, 2), scope, site), ex(value, scope, site)}, loc);
   }
   if (h == WSYM("ctx")) {
     if (list_length(place) != 2) diags_.fatal(ploc, "(ctx FIELD) takes a field name");
-    return heap_.list({sym("%ctx-store"), nth(place, 1), ex(value, scope, site)}, loc);
+    return heap_.list({sym("%ctx-store"), relocate(nth(place, 1), ploc), ex(value, scope, site)}, loc);
   }
   diags_.fatal(ploc, fmt::format("cannot setf {}", print(place)),
                "setf places are variables, (load ...), struct and header accessors, (getmap ...) and (ctx ...)");
@@ -687,7 +739,7 @@ Value* Expander::ex_incf(Value* form, Scope& scope, SourceLoc loc, SourceLoc sit
     if (list_length(place) != 3) diags_.fatal(located(place, loc), "(getmap MAP KEY) takes a map and a key");
     Value* d = ex(delta, scope, site);
     if (decrement) d = heap_.list({heap_.symbol(WSYM("-"), loc), heap_.integer(0, loc), d}, loc);
-    return heap_.list({heap_.symbol(WSYM("%incf-map"), loc), nth(place, 1), ex(nth(place, 2), scope, site), d}, loc);
+    return heap_.list({heap_.symbol(WSYM("%incf-map"), loc), relocate(nth(place, 1), loc), ex(nth(place, 2), scope, site), d}, loc);
   }
   Value* op = heap_.symbol(decrement ? WSYM("-") : WSYM("+"), loc);
   if (is_form(place, WSYM("load")) && nth(place, 2) && nth(place, 2)->tag == Tag::Cons) {

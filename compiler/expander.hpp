@@ -4,7 +4,8 @@
 // Core forms left after expansion (everything else is a macro, an accessor or
 // a call of an operator, helper or defun that lowering resolves):
 //   progn if and or let let* setq return declare %loop %stack-alloc
-//   %setmap %incf-map %ctx-store load store cast ctx stack-addr quote
+//   %setmap %incf-map %ctx-store %on-return %opaque load store cast ctx
+//   stack-addr quote return-from
 #pragma once
 
 #include <vector>
@@ -28,7 +29,9 @@ class Expander {
   Value* expand_expression(Value* form);
 
   // Expands a macro call once, with error notes pointing at the call site.
-  Value* expand_macro_once(const MacroDef& macro, Value* form);
+  // `site` is where a call without a user location (one written in the
+  // standard library) is reported: the user's form it came from.
+  Value* expand_macro_once(const MacroDef& macro, Value* form, SourceLoc site = {});
 
  private:
   struct Scope {
@@ -36,7 +39,8 @@ class Expander {
     bool bound(const Symbol* s) const;
   };
 
-  void top_level_form(Value* form);
+  void top_level(Value* form, SourceLoc site);
+  void top_level_form(Value* form, SourceLoc site);
   void define_macro(Value* form);
   void define_constant(Value* form);
   void define_map(Value* form);
@@ -56,6 +60,9 @@ class Expander {
 
   // A location for a form: its own when it is in a user file, else `site`.
   SourceLoc located(const Value* form, SourceLoc site) const;
+  // Data kept as written (types, ctx fields, quoted data) with the standard
+  // library's locations replaced by `site`, as forms get theirs.
+  Value* relocate(Value* data, SourceLoc site);
   // Evaluates a compile-time constant expression (defconstant values, options).
   Value* constant_value(Value* form);
   int64_t constant_integer(Value* form, const char* what);

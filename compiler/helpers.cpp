@@ -29,7 +29,6 @@ std::vector<HelperInfo> make_table() {
       {"fib-lookup", 69, R::Int, {A::Ctx, A::Ptr, A::Int, A::Int}, false, {}, "PARAMS PARAMS-SIZE FLAGS"},
       {"check-mtu", 163, R::Int, {A::Ctx, A::Int, A::Ptr, A::Int, A::Int}, false, {}, "IFINDEX MTU-PTR LEN-DIFF FLAGS"},
       {"perf-event-output", 25, R::Int, {A::Ctx, A::Map, A::Int, A::Ptr, A::Int}, false, {{3, 4}}, "MAP FLAGS DATA SIZE"},
-      {"xdp-output", 121, R::Int, {A::Ctx, A::Map, A::Int, A::Ptr, A::Int}, false, {{3, 4}}, "MAP FLAGS DATA SIZE"},
       {"ringbuf-output", 130, R::Int, {A::Map, A::Ptr, A::Int, A::Int}, false, {{1, 2}}, "RINGBUF DATA SIZE FLAGS"},
       {"ringbuf-reserve", 131, R::Ptr, {A::Map, A::Int, A::Int}, false, {}, "RINGBUF SIZE FLAGS"},
       {"ringbuf-submit", 132, R::Void, {A::Ptr, A::Int}, false, {}, "RECORD FLAGS"},

@@ -12,6 +12,7 @@ namespace {
 struct ReturnFrom {
   const Symbol* block;
   Value* value;
+  SourceLoc loc;  // of the return-from form
 };
 
 constexpr int kMaxDepth = 10000;
@@ -146,6 +147,15 @@ Value* Interpreter::eval(Value* form, Env* env) {
     if (h == WSYM("return-from")) return eval_return_from(form, env, false);
     if (h == WSYM("return")) return eval_return_from(form, env, true);
     if (h == WSYM("declare")) return heap_.nil();
+    if (h == WSYM("sizeof")) {
+      // (sizeof NAME) names a type as in BPF code; (sizeof 'NAME) or any other
+      // argument expression is evaluated, then called as the builtin.
+      Value* arg = car(args);
+      if (list_length(args) == 1 && is_variable_name(arg) && !lookup_var(arg->sym, env) &&
+          (module_.find_struct(arg->sym) || scalar_type_named(arg->sym)))
+        args = heap_.list({heap_.list({heap_.symbol(WSYM("quote"), arg->loc), arg}, arg->loc)}, form->loc);
+      return eval_call(heap_.cons(head, args, form->loc), env);
+    }
     if (h == WSYM("the")) return eval(nth(args, 1) ? nth(args, 1) : heap_.nil(), env);
     if (h == WSYM("destructuring-bind")) {
       Value* pattern = car(args);
@@ -160,6 +170,7 @@ Value* Interpreter::eval(Value* form, Env* env) {
       Env* inner = new_env(env);
       bool first = true;
       for (Value* v : items(vars)) {
+        if (!is_variable_name(v)) fail(loc_or(v, form->loc), fmt::format("multiple-value-bind: cannot bind {}", print(v)));
         inner->vars.emplace_back(v->sym, first ? value : heap_.nil());
         first = false;
       }
@@ -200,7 +211,27 @@ Value* Interpreter::eval_call(Value* form, Env* env) {
     for (Value* a : items(form->cons.cdr)) args.push_back(eval(a, env));
     return b->second(*this, args, form->loc);
   }
-  if (const MacroDef* m = module_.find_macro(h)) return eval(expand(*m, form), env);
+  if (const MacroDef* m = module_.find_macro(h)) {
+    size_t before = diags_.all().size();
+    Value* expansion;
+    try {
+      expansion = expand(*m, form);
+    } catch (const AbortForm&) {
+      // As in BPF code, an error inside a standard library macro called from
+      // compile-time code in a user file is reported at that call.
+      auto& list = const_cast<std::vector<Diagnostic>&>(diags_.all());
+      const SourceManager& sources = diags_.sources();
+      if (list.size() > before && form->loc.valid() && !sources.is_system(form->loc)) {
+        Diagnostic& d = list.back();
+        if (!d.loc.valid() || sources.is_system(d.loc)) {
+          d.loc = form->loc;
+          d.message = fmt::format("in ({} ...): {}", h->name, d.message);
+        }
+      }
+      throw;
+    }
+    return eval(expansion, env);
+  }
   fail(form->loc, fmt::format("unknown function '{}' in compile-time code", h->name),
        "macro bodies can call list, string and arithmetic functions, lambdas, flet/labels and other macros");
 }
@@ -255,19 +286,35 @@ Value* Interpreter::apply(Value* fn, std::vector<Value*>& args, SourceLoc loc) {
 Value* Interpreter::expand(const MacroDef& macro, Value* call) {
   DepthGuard guard(*this, depth_, call->loc);
   Env* env = new_env(global_);
-  bind_lambda_list(macro.lambda_list, cdr(call), env, call->loc, fmt::format("macro '{}'", macro.name->name));
+  bind_lambda_list(macro.lambda_list, cdr(call), env, call->loc, fmt::format("macro '{}'", macro.name->name), false, call);
   try {
     return eval_body(macro.body, env);
   } catch (ReturnFrom& r) {
-    if (r.block != macro.name) throw;
-    return r.value;
+    if (r.block == macro.name) return r.value;
+    // No block of that name encloses the return-from: a located error, not an
+    // exception escaping the interpreter.
+    stray_return(r.block, r.loc.valid() ? r.loc : call->loc);
   }
+}
+
+Value* Interpreter::eval_toplevel(Value* form) {
+  try {
+    return eval(form, global_);
+  } catch (ReturnFrom& r) {
+    stray_return(r.block, r.loc.valid() ? r.loc : form->loc);
+  }
+}
+
+void Interpreter::stray_return(const Symbol* block, SourceLoc loc) {
+  if (block == WSYM("nil"))
+    fail(loc, "return outside of a block, loop, dolist or dotimes in compile-time code");
+  fail(loc, fmt::format("return-from {}: no enclosing block named {}", block->name, block->name));
 }
 
 // ---- Lambda lists --------------------------------------------------------------
 
 void Interpreter::bind_lambda_list(Value* ll, Value* args, Env* env, SourceLoc call_loc, const std::string& what,
-                                   bool nested) {
+                                   bool nested, Value* whole) {
   enum class State { Required, Optional, Rest, AfterRest, Key, Aux };
   State state = State::Required;
   Value* rest_args = args;
@@ -276,56 +323,70 @@ void Interpreter::bind_lambda_list(Value* ll, Value* args, Env* env, SourceLoc c
   std::vector<const Symbol*> known_keys;
   long required = 0, optional = 0;
   bool has_rest = false;
-  for (Value* p = ll; p->tag == Tag::Cons; p = p->cons.cdr) {
-    Value* e = p->cons.car;
-    if (e->tag == Tag::Sym && !e->sym->keyword() && e->sym->name[0] != '&') {
-      if (state == State::Required) ++required;
-      else if (state == State::Optional) ++optional;
-    } else if (e->tag == Tag::Cons && state == State::Required) {
-      ++required;
-    } else if (e->tag == Tag::Cons && state == State::Optional) {
-      ++optional;
-    } else if (is_sym(e, WSYM("&optional"))) {
-      state = State::Optional;
-    } else if (is_sym(e, WSYM("&rest")) || is_sym(e, WSYM("&body"))) {
-      has_rest = true;
-      state = State::AfterRest;
-    } else if (is_sym(e, WSYM("&key"))) {
-      has_rest = true;
-      state = State::Key;
-    } else if (is_sym(e, WSYM("&aux"))) {
-      state = State::Aux;
+  // First pass: validate the lambda-list keywords and count the positional
+  // parameters (every element before &rest/&key/&aux that is not a keyword).
+  Value* tail = ll;
+  for (; tail->tag == Tag::Cons; tail = tail->cons.cdr) {
+    Value* e = tail->cons.car;
+    if (e->tag == Tag::Sym && !e->sym->keyword() && !e->sym->name.empty() && e->sym->name[0] == '&') {
+      bool needs_variable = is_sym(e, WSYM("&rest")) || is_sym(e, WSYM("&body")) || is_sym(e, WSYM("&whole")) ||
+                            is_sym(e, WSYM("&environment"));
+      if (needs_variable && tail->cons.cdr->tag != Tag::Cons)
+        fail(loc_or(e, call_loc), fmt::format("{} needs a variable after it", print(e)));
+      if (is_sym(e, WSYM("&optional"))) {
+        state = State::Optional;
+      } else if (is_sym(e, WSYM("&rest")) || is_sym(e, WSYM("&body"))) {
+        has_rest = true;
+        state = State::AfterRest;
+      } else if (is_sym(e, WSYM("&key"))) {
+        has_rest = true;
+        state = State::Key;
+      } else if (is_sym(e, WSYM("&aux"))) {
+        state = State::Aux;
+      } else if (is_sym(e, WSYM("&whole")) || is_sym(e, WSYM("&environment"))) {
+        if (tail->cons.cdr->tag == Tag::Cons) tail = tail->cons.cdr;  // its variable is not an argument
+      } else if (!is_sym(e, WSYM("&allow-other-keys"))) {
+        fail(loc_or(e, call_loc), fmt::format("unknown lambda-list keyword {} in {}", print(e), what),
+             "lambda lists take &optional &rest &body &key &allow-other-keys &aux &whole");
+      }
+      continue;
     }
+    if (state == State::Required) ++required;
+    else if (state == State::Optional) ++optional;
   }
-  if (ll->tag != Tag::Nil && ll->tag != Tag::Cons) has_rest = true;  // (a . rest)
-  for (Value* p = ll; p->tag == Tag::Cons; p = p->cons.cdr)
-    if (is_sym(p->cons.car, WSYM("&rest")) || is_sym(p->cons.car, WSYM("&body"))) has_rest = true;
+  bool dotted = tail->tag != Tag::Nil;
+  if (dotted) has_rest = true;  // (a . rest), or a lone symbol
 
-  long given = list_length(args);
-  if (given < 0) fail(call_loc, fmt::format("{} called with an improper argument list", what));
+  long given = 0;
+  Value* last = args;
+  for (; last->tag == Tag::Cons; last = last->cons.cdr) ++given;
+  // Only a dotted lambda list, (a . b), matches a dotted argument list.
+  if (last->tag != Tag::Nil && !dotted) fail(call_loc, fmt::format("{} called with an improper argument list {}", what, print(args)));
   auto arity_text = [&]() {
     if (has_rest) return fmt::format("at least {}", required);
     if (optional) return fmt::format("{} to {}", required, required + optional);
     return fmt::format("{}", required);
   };
   if (given < required || (!has_rest && given > required + optional)) {
+    // "1 argument", "at least 1 argument", but "1 to 2 arguments".
+    const char* plural = (required == 1 && !optional) ? "" : "s";
     if (nested)
       fail(call_loc, fmt::format("{} expects a list like {} here, got {}", what, print(ll), print(args)),
-           fmt::format("this list takes {} element{}", arity_text(), (required == 1 && !optional && !has_rest) ? "" : "s"));
-    fail(call_loc,
-         fmt::format("{} expects {} argument{}, got {}", what, arity_text(), (required == 1 && !optional && !has_rest) ? "" : "s", given),
+           fmt::format("this list takes {} element{}", arity_text(), plural));
+    fail(call_loc, fmt::format("{} expects {} argument{}, got {}", what, arity_text(), plural, given),
          fmt::format("its parameters are {}", print(ll)));
   }
 
   auto bind_pattern = [&](Value* pattern, Value* value) {
     if (pattern->tag == Tag::Sym) {
+      if (!is_variable_name(pattern)) fail(loc_or(pattern, call_loc), fmt::format("bad parameter {} in lambda list", print(pattern)));
       env->vars.emplace_back(pattern->sym, value);
     } else if (pattern->tag == Tag::Cons) {
       if (!is_list(value))
         fail(loc_or(value, call_loc), fmt::format("{} expects a list matching {} here, got {}", what, print(pattern), print(value)));
       bind_lambda_list(pattern, value, env, loc_or(value, call_loc), what, true);
     } else if (pattern->tag != Tag::Nil) {
-      fail(pattern->loc, fmt::format("bad parameter {} in lambda list", print(pattern)));
+      fail(loc_or(pattern, call_loc), fmt::format("bad parameter {} in lambda list", print(pattern)));
     }
   };
 
@@ -336,7 +397,7 @@ void Interpreter::bind_lambda_list(Value* ll, Value* args, Env* env, SourceLoc c
     if (is_sym(e, WSYM("&optional"))) { state = State::Optional; continue; }
     if (is_sym(e, WSYM("&rest")) || is_sym(e, WSYM("&body"))) {
       p = p->cons.cdr;
-      if (p->tag != Tag::Cons) fail(e->loc, "&rest needs a variable after it");
+      if (p->tag != Tag::Cons) fail(loc_or(e, call_loc), "&rest needs a variable after it");
       bind_pattern(p->cons.car, rest_args);
       state = State::AfterRest;
       continue;
@@ -351,8 +412,9 @@ void Interpreter::bind_lambda_list(Value* ll, Value* args, Env* env, SourceLoc c
     if (is_sym(e, WSYM("&allow-other-keys"))) { allow_other_keys = true; continue; }
     if (is_sym(e, WSYM("&aux"))) { state = State::Aux; continue; }
     if (is_sym(e, WSYM("&whole")) || is_sym(e, WSYM("&environment"))) {
+      if (p->cons.cdr->tag != Tag::Cons) fail(loc_or(e, call_loc), fmt::format("{} needs a variable after it", print(e)));
       p = p->cons.cdr;  // &whole binds the argument list; &environment binds nil
-      if (p->tag == Tag::Cons) bind_pattern(p->cons.car, is_sym(e, WSYM("&whole")) ? args : heap_.nil());
+      bind_pattern(p->cons.car, is_sym(e, WSYM("&whole")) ? (whole ? whole : args) : heap_.nil());
       continue;
     }
     switch (state) {
@@ -368,7 +430,7 @@ void Interpreter::bind_lambda_list(Value* ll, Value* args, Env* env, SourceLoc c
         Value* value = supplied ? rest_args->cons.car : (init ? eval(init, env) : heap_.nil());
         if (supplied) rest_args = rest_args->cons.cdr;
         bind_pattern(var, value);
-        if (svar) env->vars.emplace_back(svar->sym, heap_.boolean(supplied));
+        if (svar) bind_pattern(svar, heap_.boolean(supplied));
         break;
       }
       case State::Key: {
@@ -378,9 +440,12 @@ void Interpreter::bind_lambda_list(Value* ll, Value* args, Env* env, SourceLoc c
         Value* var = spec;
         const Symbol* key;
         if (spec->tag == Tag::Cons) {  // ((:keyword var) default)
+          if (car(spec)->tag != Tag::Sym || list_length(spec) != 2)
+            fail(loc_or(spec, call_loc), fmt::format("bad &key parameter {} in lambda list", print(e)), "write ((:KEYWORD VAR) DEFAULT)");
           key = car(spec)->sym;
           var = nth(spec, 1);
         } else {
+          if (!is_variable_name(spec)) fail(loc_or(spec, call_loc), fmt::format("bad &key parameter {} in lambda list", print(e)));
           key = intern(":" + spec->sym->name);
         }
         known_keys.push_back(key);
@@ -391,7 +456,7 @@ void Interpreter::bind_lambda_list(Value* ll, Value* args, Env* env, SourceLoc c
             break;
           }
         bind_pattern(var, found ? found : (init ? eval(init, env) : heap_.nil()));
-        if (svar) env->vars.emplace_back(svar->sym, heap_.boolean(found != nullptr));
+        if (svar) bind_pattern(svar, heap_.boolean(found != nullptr));
         break;
       }
       case State::Aux: {
@@ -402,10 +467,18 @@ void Interpreter::bind_lambda_list(Value* ll, Value* args, Env* env, SourceLoc c
       }
       case State::Rest:
       case State::AfterRest:
-        fail(e->loc, fmt::format("unexpected {} after &rest in lambda list", print(e)));
+        fail(loc_or(e, call_loc), fmt::format("unexpected {} after &rest in lambda list", print(e)));
     }
   }
   if (p->tag == Tag::Sym) bind_pattern(p, rest_args);  // dotted rest: (a b . rest)
+  if (have_keys && !allow_other_keys) {
+    // (f ... :allow-other-keys t) accepts any keyword, as in Common Lisp.
+    for (Value* k = rest_args; k->tag == Tag::Cons && k->cons.cdr->tag == Tag::Cons; k = k->cons.cdr->cons.cdr)
+      if (is_sym(k->cons.car, WSYM(":allow-other-keys"))) {
+        allow_other_keys = truthy(k->cons.cdr->cons.car);
+        break;
+      }
+  }
   if (have_keys && !allow_other_keys) {
     for (Value* k = rest_args; k->tag == Tag::Cons && k->cons.cdr->tag == Tag::Cons; k = k->cons.cdr->cons.cdr) {
       Value* key = k->cons.car;
@@ -425,23 +498,31 @@ void Interpreter::bind_lambda_list(Value* ll, Value* args, Env* env, SourceLoc c
 
 Value* Interpreter::eval_quasiquote(Value* tmpl, Env* env, int depth) {
   if (tmpl->tag != Tag::Cons) return tmpl;
+  auto operand = [&](Value* form) {
+    Value* x = nth(form, 1);
+    return x ? x : heap_.nil();
+  };
   if (is_form(tmpl, WSYM("unquote"))) {
-    if (depth == 1) return eval(nth(tmpl, 1), env);
-    return heap_.list({tmpl->cons.car, eval_quasiquote(nth(tmpl, 1), env, depth - 1)}, tmpl->loc);
+    if (depth == 1) return eval(operand(tmpl), env);
+    return heap_.list({tmpl->cons.car, eval_quasiquote(operand(tmpl), env, depth - 1)}, tmpl->loc);
+  }
+  if (is_form(tmpl, WSYM("unquote-splicing"))) {
+    if (depth == 1) fail(tmpl->loc, ",@ must appear inside a list");
+    return heap_.list({tmpl->cons.car, eval_quasiquote(operand(tmpl), env, depth - 1)}, tmpl->loc);
   }
   if (is_form(tmpl, WSYM("quasiquote")))
-    return heap_.list({tmpl->cons.car, eval_quasiquote(nth(tmpl, 1), env, depth + 1)}, tmpl->loc);
+    return heap_.list({tmpl->cons.car, eval_quasiquote(operand(tmpl), env, depth + 1)}, tmpl->loc);
   std::vector<Value*> out;
   Value* tail = nullptr;
   Value* p = tmpl;
   for (; p->tag == Tag::Cons; p = p->cons.cdr) {
-    if (is_form(p, WSYM("unquote")) && depth == 1) {  // `(a . ,b)
-      tail = eval(nth(p, 1), env);
+    if (p != tmpl && (is_form(p, WSYM("unquote")) || is_form(p, WSYM("quasiquote")))) {  // `(a . ,b)
+      tail = eval_quasiquote(p, env, depth);
       break;
     }
     Value* e = p->cons.car;
     if (is_form(e, WSYM("unquote-splicing")) && depth == 1) {
-      Value* spliced = eval(nth(e, 1), env);
+      Value* spliced = eval(operand(e), env);
       if (!is_list(spliced))
         fail(e->loc, fmt::format(",@ needs a list to splice, got {}", print(spliced)));
       for (Value* x : items(spliced)) out.push_back(x);
@@ -489,6 +570,7 @@ Value* Interpreter::eval_case(Value* form, Env* env) {
     Value* keys = car(clause);
     bool match = false;
     if (is_sym(keys, WSYM("t")) || is_sym(keys, WSYM("otherwise"))) match = true;
+    else if (keys->tag == Tag::Nil) match = false;  // () is an empty list of keys
     else if (keys->tag == Tag::Cons) {
       for (Value* k : items(keys))
         if (equal(k, key)) match = true;
@@ -526,9 +608,9 @@ Value* Interpreter::eval_setq(Value* form, Env* env) {
 
 Value* Interpreter::eval_push(Value* form, Env* env, bool push) {
   if (push) {
-    Value* item = eval(nth(form, 1), env);
     Value* place = nth(form, 2);
-    if (!place || place->tag != Tag::Sym) fail(form->loc, "push needs a variable as its place");
+    if (!place || place->tag != Tag::Sym) fail(form->loc, "push needs an item and a variable as its place");
+    Value* item = eval(nth(form, 1), env);
     Value* list = eval(place, env);
     Value* result = heap_.cons(item, list);
     set_var(place, result, env);
@@ -568,6 +650,7 @@ Value* Interpreter::eval_dolist(Value* form, Env* env) {
     return r.value;
   }
   Value* result = nth(spec, 2);
+  inner->vars.back().second = heap_.nil();  // as in CL, the result form sees the variable as nil
   return result ? eval(result, inner) : heap_.nil();
 }
 
@@ -587,6 +670,7 @@ Value* Interpreter::eval_dotimes(Value* form, Env* env) {
     return r.value;
   }
   Value* result = nth(spec, 2);
+  inner->vars.back().second = heap_.integer(std::max<int64_t>(n, 0));  // as in CL, the count of iterations
   return result ? eval(result, inner) : heap_.nil();
 }
 
@@ -670,7 +754,7 @@ Value* Interpreter::eval_loop(Value* form, Env* env) {
         switch (it.kind) {
           case Iter::In:
           case Iter::On:
-            if (it.list->tag != Tag::Cons) throw ReturnFrom{WSYM("%loop-end"), nullptr};
+            if (it.list->tag != Tag::Cons) throw ReturnFrom{WSYM("%loop-end"), nullptr, {}};
             *slot = it.kind == Iter::In ? it.list->cons.car : it.list;
             it.list = it.list->cons.cdr;
             break;
@@ -678,7 +762,7 @@ Value* Interpreter::eval_loop(Value* form, Env* env) {
             int64_t v = it.next;
             if (it.has_end) {
               bool done = it.down ? (it.inclusive ? v < it.end : v <= it.end) : (it.inclusive ? v > it.end : v >= it.end);
-              if (done) throw ReturnFrom{WSYM("%loop-end"), nullptr};
+              if (done) throw ReturnFrom{WSYM("%loop-end"), nullptr, {}};
             }
             *slot = heap_.integer(v);
             it.next = it.down ? v - it.step : v + it.step;
@@ -698,7 +782,7 @@ Value* Interpreter::eval_loop(Value* form, Env* env) {
         std::string k = c->tag == Tag::Sym ? c->sym->name : "";
         if (k == "while" || k == "until") {
           bool t = truthy(eval(need(i + j + 1), inner));
-          if ((k == "while") != t) throw ReturnFrom{WSYM("%loop-end"), nullptr};
+          if ((k == "while") != t) throw ReturnFrom{WSYM("%loop-end"), nullptr, {}};
           j += 2;
         } else if (k == "when" || k == "if" || k == "unless") {
           bool t = truthy(eval(need(i + j + 1), inner));
@@ -782,7 +866,8 @@ Value* Interpreter::eval_return_from(Value* form, Env* env, bool plain) {
     block = name->sym;
     value_form = nth(form, 2);
   }
-  throw ReturnFrom{block, value_form ? eval(value_form, env) : heap_.nil()};
+  Value* value = value_form ? eval(value_form, env) : heap_.nil();
+  throw ReturnFrom{block, value, form->loc};
 }
 
 }  // namespace whistler

@@ -28,6 +28,9 @@ class Interpreter {
   Interpreter(Heap& heap, Diagnostics& diags, Module& module);
 
   Value* eval(Value* form, Env* env);
+  // Evaluates a form in the global environment (defconstant values, options):
+  // a return-from with no enclosing block becomes a located error.
+  Value* eval_toplevel(Value* form);
   Value* eval_body(Value* forms, Env* env);  // progn
   Value* apply(Value* fn, std::vector<Value*>& args, SourceLoc loc);
 
@@ -36,9 +39,10 @@ class Interpreter {
   Value* expand(const MacroDef& macro, Value* call);
 
   // Binds a (destructuring) lambda list against a list of arguments.
-  // `what` names the function or macro for error messages.
+  // `what` names the function or macro for error messages; `whole` is what
+  // &whole binds (the macro call form), the argument list when null.
   void bind_lambda_list(Value* lambda_list, Value* args, Env* env, SourceLoc call_loc, const std::string& what,
-                        bool nested = false);
+                        bool nested = false, Value* whole = nullptr);
 
   Env* new_env(Env* parent);
   Env* global() { return global_; }
@@ -49,6 +53,7 @@ class Interpreter {
   [[noreturn]] void fail(SourceLoc loc, std::string message, std::string hint = {});
 
  private:
+  [[noreturn]] void stray_return(const Symbol* block, SourceLoc loc);
   Value* eval_symbol(Value* form, Env* env);
   Value* eval_call(Value* form, Env* env);
   Value* eval_quasiquote(Value* tmpl, Env* env, int depth);

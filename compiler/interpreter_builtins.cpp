@@ -303,17 +303,38 @@ Value* b_sub(Interpreter& in, Args& a, SourceLoc loc) {
   for (size_t k = 1; k < a.size(); ++k) r -= u(expect_int(in, a[k], loc, "-"));
   return in.heap().integer(s(r));
 }
+// Truncating division, wrapping like the rest of 64-bit arithmetic:
+// INT64_MIN / -1 is INT64_MIN (and its remainder 0), never a trap.
+int64_t wrapping_quotient(int64_t x, int64_t d) {
+  if (d == -1) return s(0 - u(x));
+  return x / d;
+}
+int64_t wrapping_remainder(int64_t x, int64_t d) {
+  if (d == -1) return 0;
+  return x % d;
+}
 Value* b_div(Interpreter& in, Args& a, SourceLoc loc) {
   arity(in, a, 2, 2, loc, "/");
   int64_t d = expect_int(in, a[1], loc, "/");
   if (d == 0) in.fail(loc, "division by zero at compile time");
-  return in.heap().integer(expect_int(in, a[0], loc, "/") / d);
+  return in.heap().integer(wrapping_quotient(expect_int(in, a[0], loc, "/"), d));
+}
+// (floor x [d]): the quotient rounded towards negative infinity, as in CL.
+Value* b_floor(Interpreter& in, Args& a, SourceLoc loc) {
+  arity(in, a, 1, 2, loc, "floor");
+  int64_t x = expect_int(in, a[0], loc, "floor");
+  if (a.size() == 1) return a[0];
+  int64_t d = expect_int(in, a[1], loc, "floor");
+  if (d == 0) in.fail(loc, "division by zero at compile time");
+  int64_t q = wrapping_quotient(x, d);
+  if (wrapping_remainder(x, d) != 0 && ((x < 0) != (d < 0))) --q;
+  return in.heap().integer(q);
 }
 Value* b_mod(Interpreter& in, Args& a, SourceLoc loc) {
   arity(in, a, 2, 2, loc, "mod");
   int64_t x = expect_int(in, a[0], loc, "mod"), d = expect_int(in, a[1], loc, "mod");
   if (d == 0) in.fail(loc, "division by zero at compile time");
-  int64_t r = x % d;
+  int64_t r = wrapping_remainder(x, d);
   if (r != 0 && ((r < 0) != (d < 0))) r += d;  // CL mod takes the sign of the divisor
   return in.heap().integer(r);
 }
@@ -321,7 +342,7 @@ Value* b_rem(Interpreter& in, Args& a, SourceLoc loc) {
   arity(in, a, 2, 2, loc, "rem");
   int64_t d = expect_int(in, a[1], loc, "rem");
   if (d == 0) in.fail(loc, "division by zero at compile time");
-  return in.heap().integer(expect_int(in, a[0], loc, "rem") % d);
+  return in.heap().integer(wrapping_remainder(expect_int(in, a[0], loc, "rem"), d));
 }
 Value* b_inc(Interpreter& in, Args& a, SourceLoc loc) {
   arity(in, a, 1, 1, loc, "1+");
@@ -334,7 +355,7 @@ Value* b_dec(Interpreter& in, Args& a, SourceLoc loc) {
 Value* b_abs(Interpreter& in, Args& a, SourceLoc loc) {
   arity(in, a, 1, 1, loc, "abs");
   int64_t x = expect_int(in, a[0], loc, "abs");
-  return in.heap().integer(x < 0 ? -x : x);
+  return in.heap().integer(x < 0 ? s(0 - u(x)) : x);  // wraps at INT64_MIN
 }
 Value* b_ash(Interpreter& in, Args& a, SourceLoc loc) {
   arity(in, a, 2, 2, loc, "ash");
@@ -366,6 +387,9 @@ Value* b_compare(Interpreter& in, Args& a, SourceLoc loc) {
     int64_t x = expect_int(in, a[k], loc, "comparison"), y = expect_int(in, a[k + 1], loc, "comparison");
     bool ok = Op == 0 ? x == y : Op == 1 ? x < y : Op == 2 ? x > y : Op == 3 ? x <= y : Op == 4 ? x >= y : x != y;
     if (!ok) return in.heap().nil();
+    if (Op == 5)  // /= : all pairs differ, not only neighbours
+      for (size_t j = k + 2; j < a.size(); ++j)
+        if (x == expect_int(in, a[j], loc, "comparison")) return in.heap().nil();
   }
   return in.heap().t();
 }
@@ -388,6 +412,32 @@ Value* b_symbol_name(Interpreter& in, Args& a, SourceLoc loc) {
   if (a[0]->tag != Tag::Sym) in.fail(loc, fmt::format("symbol-name expects a symbol, got {}", print(a[0])));
   return in.heap().string(a[0]->sym->keyword() ? a[0]->sym->name.substr(1) : a[0]->sym->name);
 }
+// CL's princ (format ~a): strings without quotes, keywords without their colon.
+void princ_to(std::string& out, Value* v) {
+  if (v->tag == Tag::Str) {
+    out += *v->str;
+    return;
+  }
+  if (v->tag == Tag::Sym) {
+    out += v->sym->keyword() ? v->sym->name.substr(1) : v->sym->name;
+    return;
+  }
+  if (v->tag != Tag::Cons) {
+    out += print(v);
+    return;
+  }
+  out += '(';
+  for (bool first = true; v->tag == Tag::Cons; v = v->cons.cdr, first = false) {
+    if (!first) out += ' ';
+    princ_to(out, v->cons.car);
+  }
+  if (v->tag != Tag::Nil) {
+    out += " . ";
+    princ_to(out, v);
+  }
+  out += ')';
+}
+
 std::string lower(std::string x) {
   for (char& c : x) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return x;
@@ -443,14 +493,31 @@ Value* b_concatenate(Interpreter& in, Args& a, SourceLoc loc) {
   for (size_t k = 1; k < a.size(); ++k) out += string_designator(in, a[k], loc, "concatenate");
   return in.heap().string(out);
 }
+// (parse-integer STRING [:radix N]): decimal unless a radix is given, as in CL.
 Value* b_parse_integer(Interpreter& in, Args& a, SourceLoc loc) {
-  arity(in, a, 1, 1, loc, "parse-integer");
+  if (a.size() != 1 && a.size() != 3) arity(in, a, 1, 1, loc, "parse-integer");
+  int radix = 10;
+  if (a.size() == 3) {
+    if (!is_sym(a[1], WSYM(":radix"))) in.fail(loc, fmt::format("parse-integer takes :radix, not {}", print(a[1])));
+    int64_t r = expect_int(in, a[2], loc, "parse-integer :radix");
+    if (r < 2 || r > 36) in.fail(loc, fmt::format("parse-integer: radix {} is not between 2 and 36", r));
+    radix = static_cast<int>(r);
+  }
   std::string text = string_designator(in, a[0], loc, "parse-integer");
-  try {
-    size_t used = 0;
-    long long v = std::stoll(text, &used, 0);
-    if (used == text.size()) return in.heap().integer(v);
-  } catch (...) {
+  size_t b = text.find_first_not_of(" \t\n");
+  size_t e = text.find_last_not_of(" \t\n");
+  std::string trimmed = b == std::string::npos ? std::string() : text.substr(b, e - b + 1);
+  bool digits_only = !trimmed.empty();
+  for (size_t k = 0; k < trimmed.size(); ++k)
+    if (!std::isalnum(static_cast<unsigned char>(trimmed[k])) && !(k == 0 && (trimmed[k] == '-' || trimmed[k] == '+')))
+      digits_only = false;
+  if (digits_only) {
+    try {
+      size_t used = 0;
+      long long v = std::stoll(trimmed, &used, radix);
+      if (used == trimmed.size()) return in.heap().integer(v);
+    } catch (...) {
+    }
   }
   in.fail(loc, fmt::format("parse-integer: '{}' is not an integer", text));
 }
@@ -476,11 +543,7 @@ std::string format_text(Interpreter& in, const std::string& control, Args& a, si
     }
     char d = static_cast<char>(std::tolower(static_cast<unsigned char>(control[k])));
     switch (d) {
-      case 'a': {
-        Value* v = arg();
-        out += v->tag == Tag::Str ? *v->str : print(v);
-        break;
-      }
+      case 'a': princ_to(out, arg()); break;
       case 's': out += print(arg()); break;
       case 'd': out += fmt::format("{}", expect_int(in, arg(), loc, "format ~d")); break;
       case 'x': out += fmt::format("{:x}", u(expect_int(in, arg(), loc, "format ~x"))); break;
@@ -618,7 +681,8 @@ const std::unordered_map<const Symbol*, Builtin>& interpreter_builtins() {
     add("-", b_sub);
     add("*", b_mul);
     add("/", b_div);
-    add("floor", b_div);
+    add("floor", b_floor);
+    add("truncate", b_div);
     add("mod", b_mod);
     add("rem", b_rem);
     add("1+", b_inc);

@@ -37,6 +37,7 @@ struct Var {
 // Where (return X) goes: out of the program, or out of an inlined defun.
 struct ReturnTarget {
   bool program = true;
+  const Symbol* name = nullptr;  // the program's or the function's name (return-from)
   llvm::BasicBlock* exit = nullptr;
   std::vector<std::pair<LVal, llvm::BasicBlock*>> incoming;
 };
@@ -97,6 +98,7 @@ class Lowerer {
   LVal f_declare(Value*) { return zero(); }
   LVal f_error(Value*) { return zero(); }  // a statement whose expansion failed (already reported)
   LVal f_opaque(Value* form);
+  LVal f_on_return(Value* form);
   LVal f_quote(Value* form);
   LVal f_add(Value* form);
   LVal f_sub(Value* form);
@@ -188,6 +190,13 @@ class Lowerer {
   std::unordered_map<uint32_t, llvm::DIScope*> scopes_;
   std::vector<Var> vars_;
   std::vector<ReturnTarget> returns_;
+  // (%on-return (CLEANUP...) BODY...) scopes: CLEANUP runs before any return
+  // that leaves the scope (with-ringbuf discards its record this way).
+  struct Cleanup {
+    Value* forms;
+    size_t return_depth;  // returns_.size() when the scope began
+  };
+  std::vector<Cleanup> cleanups_;
   std::vector<const FunctionDef*> inlining_;
   SourceLoc current_loc_;
   uint32_t passthrough_seq_ = 0;
@@ -310,7 +319,7 @@ void Lowerer::emit_program(const ProgramDef& prog) {
   dib_->insertDbgValueIntrinsic(ctx_arg_, ctx_var, dib_->createExpression(), b_.getCurrentDebugLocation().get(), entry_);
   vars_.clear();
   returns_.clear();
-  returns_.push_back(ReturnTarget{true, nullptr, {}});
+  returns_.push_back(ReturnTarget{true, prog.name, nullptr, {}});
 
   LVal result = lower_body(prog.body);
   if (!dead()) {
@@ -708,6 +717,21 @@ LVal Lowerer::f_opaque(Value* form) {
   return {b_.CreateCall(passthrough, {b_.getInt32(passthrough_seq_++), v.v}), LVal::Ptr};
 }
 
+LVal Lowerer::f_on_return(Value* form) {
+  Value* cleanup = nth(form, 1);
+  if (!cleanup || !is_list(cleanup)) fail(form, "malformed %on-return");
+  cleanups_.push_back({cleanup, returns_.size()});
+  LVal result;
+  try {
+    result = lower_body(cdr(cdr(form)));
+  } catch (...) {
+    cleanups_.pop_back();
+    throw;
+  }
+  cleanups_.pop_back();
+  return result;
+}
+
 LVal Lowerer::f_quote(Value* form) {
   fail(form, "quoted data has no value in a BPF program", "quote belongs in macro bodies, which run at compile time");
 }
@@ -809,16 +833,45 @@ LVal Lowerer::f_setq(Value* form) {
   return v;
 }
 
+// (return [VALUE]) leaves the program, also from inside a function (the
+// with-* forms rely on it); (return-from NAME [VALUE]) leaves the function
+// (or program) NAME.
 LVal Lowerer::f_return(Value* form) {
-  auto args = args_of(form, 0, 1, "(return [VALUE])");
+  bool from = head_symbol(form) == WSYM("return-from");
+  auto args = from ? args_of(form, 1, 2, "(return-from NAME [VALUE])") : args_of(form, 0, 1, "(return [VALUE])");
+  ReturnTarget* target = &returns_.front();
+  if (from) {
+    Value* name = args[0];
+    target = nullptr;
+    for (auto it = returns_.rbegin(); it != returns_.rend(); ++it)
+      if (name->tag == Tag::Sym && it->name == name->sym) {
+        target = &*it;
+        break;
+      }
+    if (!target)
+      fail(name, fmt::format("return-from {}: not inside a function or program of that name", print(name)),
+           "(return-from NAME VALUE) leaves the defun NAME; (return VALUE) leaves the program");
+    args.erase(args.begin());
+  }
   LVal v = args.empty() ? zero() : lower(args[0]);
   if (dead()) return zero();
-  ReturnTarget& target = returns_.back();
-  if (target.program) {
+  // Cleanups of the scopes being left, innermost first; a cleanup's own
+  // returns must not run it again.
+  size_t target_index = static_cast<size_t>(target - returns_.data());
+  std::vector<Cleanup> pending = cleanups_;
+  for (auto it = pending.rbegin(); it != pending.rend(); ++it) {
+    if (it->return_depth <= target_index) continue;
+    cleanups_.resize(static_cast<size_t>(pending.rend() - it - 1));
+    lower_body(it->forms);
+  }
+  cleanups_ = pending;
+  if (dead()) return zero();
+  target = &returns_[target_index];
+  if (target->program) {
     b_.CreateRet(b_.CreateTrunc(as_int(v), b_.getInt32Ty()));
   } else {
-    target.incoming.push_back({v, b_.GetInsertBlock()});
-    b_.CreateBr(target.exit);
+    target->incoming.push_back({v, b_.GetInsertBlock()});
+    b_.CreateBr(target->exit);
   }
   start_dead_block();
   return zero();
@@ -1122,7 +1175,10 @@ LVal Lowerer::f_ctx(Value* form) {
 
 LVal Lowerer::f_ctx_store(Value* form) {
   const CtxField* f = nth(form, 1)->tag == Tag::Sym ? find_ctx_field(nth(form, 1)->sym) : nullptr;
-  if (!f || f->pointer) fail(nth(form, 1), fmt::format("(ctx {}) cannot be assigned", print(nth(form, 1))));
+  // The kernel lets only offloaded programs write rx_queue_index (for RSS).
+  if (!f || f->offset != 16)
+    fail(nth(form, 1), fmt::format("(ctx {}) is read-only", print(nth(form, 1))),
+         "XDP programs may only write rx-queue-index, and only when offloaded to a NIC");
   LVal v = lower(nth(form, 2));
   b_.CreateAlignedStore(b_.CreateTrunc(as_int(v), b_.getInt32Ty()), byte_offset(ctx_arg_, b_.getInt64(f->offset)), llvm::Align(4));
   return v;
@@ -1444,6 +1500,7 @@ LVal Lowerer::lower_defun(const FunctionDef& fn, Value* form) {
   inlining_.push_back(&fn);
   ReturnTarget target;
   target.program = false;
+  target.name = fn.name;
   target.exit = llvm::BasicBlock::Create(ctx_, fmt::format("{}.exit", elf_name(fn.name->name)), fn_);
   returns_.push_back(target);
   LVal result;
@@ -1486,10 +1543,12 @@ const std::unordered_map<const Symbol*, Lowerer::Handler>& Lowerer::handlers() {
     add("let*", &Lowerer::f_let);
     add("setq", &Lowerer::f_setq);
     add("return", &Lowerer::f_return);
+    add("return-from", &Lowerer::f_return);
     add("%loop", &Lowerer::f_loop);
     add("declare", &Lowerer::f_declare);
     add("%error", &Lowerer::f_error);
     add("%opaque", &Lowerer::f_opaque);
+    add("%on-return", &Lowerer::f_on_return);
     add("quote", &Lowerer::f_quote);
     add("+", &Lowerer::f_add);
     add("-", &Lowerer::f_sub);

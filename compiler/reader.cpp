@@ -19,6 +19,40 @@ bool is_delimiter(char c) {
          c == ';' || c == '\'' || c == '`' || c == ',';
 }
 
+// Common Lisp float or ratio syntax (after an optional sign): 1.5 .5 1e5 1.5d0 3/4.
+// "10." is not one: it is the integer ten.
+bool is_float_or_ratio(std::string_view s) {
+  size_t i = 0;
+  const size_t n = s.size();
+  auto digits = [&]() {
+    size_t start = i;
+    while (i < n && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+    return i - start;
+  };
+  size_t whole = digits();
+  if (i < n && s[i] == '/') {
+    ++i;
+    size_t denominator = digits();
+    return whole > 0 && denominator > 0 && i == n;
+  }
+  size_t fraction = 0;
+  bool dot = false;
+  if (i < n && s[i] == '.') {
+    dot = true;
+    ++i;
+    fraction = digits();
+  }
+  if (whole == 0 && fraction == 0) return false;
+  bool exponent = false;
+  if (i < n && std::string_view("esfdlESFDL").find(s[i]) != std::string_view::npos) {
+    ++i;
+    if (i < n && (s[i] == '+' || s[i] == '-')) ++i;
+    if (digits() == 0) return false;
+    exponent = true;
+  }
+  return i == n && (exponent || (dot && fraction > 0));
+}
+
 std::string lowercase(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -78,9 +112,11 @@ bool Reader::skip_atmosphere() {
       Pos start = pos_;
       advance();
       advance();
+      enter(start);
       skip_atmosphere();
       if (at_end()) fail(loc_at(start), "'#;' at end of input has no datum to comment out");
       read_datum();  // discarded
+      --depth_;
       continue;
     }
     return true;
@@ -112,6 +148,18 @@ std::vector<Value*> Reader::read_all() {
   return forms;
 }
 
+void Reader::enter(const Pos& start) {
+  if (++depth_ > kMaxNesting)
+    fail(loc_at(start), fmt::format("forms nested more than {} deep", kMaxNesting), "is a ')' missing somewhere above?");
+}
+
+Value* Reader::read_wrapped(const char* head, const Pos& start) {
+  enter(start);
+  Value* datum = read_datum();
+  --depth_;
+  return wrap(head, datum, start);
+}
+
 Value* Reader::wrap(const char* head, Value* datum, const Pos& start) {
   SourceLoc loc = loc_at(start);
   return heap_.cons(heap_.symbol(intern(head), loc), heap_.cons(datum, heap_.nil(), loc), loc);
@@ -138,17 +186,17 @@ Value* Reader::read_datum() {
       return read_string(start);
     case '\'':
       advance();
-      return wrap("quote", read_datum(), start);
+      return read_wrapped("quote", start);
     case '`':
       advance();
-      return wrap("quasiquote", read_datum(), start);
+      return read_wrapped("quasiquote", start);
     case ',':
       advance();
       if (peek() == '@') {
         advance();
-        return wrap("unquote-splicing", read_datum(), start);
+        return read_wrapped("unquote-splicing", start);
       }
-      return wrap("unquote", read_datum(), start);
+      return read_wrapped("unquote", start);
     case '#':
       return read_dispatch(start);
     default:
@@ -179,7 +227,7 @@ Value* Reader::read_list(const Pos& open) {
     }
     elements.push_back(read_datum());
   }
-  if (elements.empty()) return heap_.nil();
+  if (elements.empty()) return heap_.nil_at(loc_at(open));
   SourceLoc loc = loc_at(open);
   Value* result = tail ? tail : heap_.nil();
   for (auto it = elements.rbegin(); it != elements.rend(); ++it) result = heap_.cons(*it, result, loc);
@@ -215,7 +263,7 @@ Value* Reader::read_dispatch(const Pos& start) {
   switch (std::tolower(static_cast<unsigned char>(c))) {
     case '\'':
       advance();
-      return wrap("function", read_datum(), start);
+      return read_wrapped("function", start);
     case ':': {  // uninterned symbol: read as an ordinary symbol
       advance();
       std::string token = read_token();
@@ -241,6 +289,8 @@ Value* Reader::read_dispatch(const Pos& start) {
         fail(loc_at(start), fmt::format("malformed integer '#{}{}'", c, token),
              base == 16 ? "hexadecimal digits are 0-9 and a-f" : base == 2 ? "binary digits are 0 and 1" : "octal digits are 0-7");
       uint64_t v = *value;
+      if (negative && v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) + 1)
+        fail(loc_at(start), fmt::format("integer #{}{} does not fit in 64 bits", c, token));
       return heap_.integer(negative ? static_cast<int64_t>(0 - v) : static_cast<int64_t>(v), loc_at(start));
     }
     case '\\': {  // character: its code as an integer
@@ -267,8 +317,9 @@ std::string Reader::read_token() {
   while (!at_end() && !is_delimiter(peek())) {
     char c = advance();
     if (c == '|') {  // |Escaped Symbol| keeps its case
+      SourceLoc bar{file_, pos_.line, pos_.col - 1};
       while (!at_end() && peek() != '|') token += advance();
-      if (at_end()) fail(here(), "unterminated '|' in symbol");
+      if (at_end()) fail(bar, "unterminated '|' in symbol", "close it with '|'");
       advance();
       continue;
     }
@@ -300,7 +351,11 @@ std::optional<uint64_t> Reader::parse_digits(std::string_view digits, int base, 
 Value* Reader::read_atom(const Pos& start) {
   bool escaped = peek() == '|';
   std::string token = read_token();
-  if (token.empty()) fail(loc_at(start), fmt::format("unexpected character '{}'", peek()));
+  if (token.empty()) {  // only a NUL byte gets here: every other delimiter is handled by the caller
+    unsigned char c = static_cast<unsigned char>(peek());
+    fail(loc_at(start), std::isprint(c) ? fmt::format("unexpected character '{}'", static_cast<char>(c))
+                                        : fmt::format("unexpected byte 0x{:02x}", c));
+  }
   if (escaped) return heap_.symbol(intern(token), loc_at(start));
   return parse_token(token, start);
 }
@@ -313,6 +368,7 @@ Value* Reader::parse_token(const std::string& token, const Pos& start) {
     negative = body[0] == '-';
     body.remove_prefix(1);
   }
+  if (is_float_or_ratio(body)) fail(loc, fmt::format("'{}' is not an integer: BPF programs have integers only", token));
   bool starts_numeric = !body.empty() && std::isdigit(static_cast<unsigned char>(body[0]));
   if (starts_numeric) {
     int base = 10;

@@ -44,6 +44,10 @@ class Reader {
   Value* parse_token(const std::string& token, const Pos& start);
   std::optional<uint64_t> parse_digits(std::string_view digits, int base, bool& overflow) const;
   Value* wrap(const char* head, Value* datum, const Pos& start);
+  // Reads the datum after a prefix (' ` , ,@ #') and wraps it as (HEAD datum).
+  Value* read_wrapped(const char* head, const Pos& start);
+  // One more level of nesting (prefixes, #;), limited like lists.
+  void enter(const Pos& start);
   [[noreturn]] void fail(SourceLoc loc, std::string message, std::string hint = {});
 
   Heap& heap_;

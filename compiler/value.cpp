@@ -54,8 +54,16 @@ Value* Heap::integer(int64_t v, SourceLoc loc) {
   return x;
 }
 
+Value* Heap::nil_at(SourceLoc loc) {
+  if (!loc.valid()) return nil_;
+  Value* x = alloc();
+  x->tag = Tag::Nil;
+  x->loc = loc;
+  return x;
+}
+
 Value* Heap::symbol(const Symbol* s, SourceLoc loc) {
-  if (s == WSYM("nil")) return nil_;
+  if (s == WSYM("nil")) return nil_at(loc);
   Value* x = alloc();
   x->tag = Tag::Sym;
   x->sym = s;
@@ -182,17 +190,25 @@ std::string print(const Value* v) {
 }
 
 bool equal(const Value* a, const Value* b) {
-  if (a == b) return true;
-  if (a->tag != b->tag) return false;
-  switch (a->tag) {
-    case Tag::Nil: return true;
-    case Tag::Int: return a->i == b->i;
-    case Tag::Sym: return a->sym == b->sym;
-    case Tag::Str: return *a->str == *b->str;
-    case Tag::Func: return a->fn == b->fn;
-    case Tag::Cons: return equal(a->cons.car, b->cons.car) && equal(a->cons.cdr, b->cons.cdr);
+  // Iterates along the lists (recursing only into elements), so long lists
+  // built at compile time cannot exhaust the stack.
+  for (;;) {
+    if (a == b) return true;
+    if (a->tag != b->tag) return false;
+    switch (a->tag) {
+      case Tag::Nil: return true;
+      case Tag::Int: return a->i == b->i;
+      case Tag::Sym: return a->sym == b->sym;
+      case Tag::Str: return *a->str == *b->str;
+      case Tag::Func: return a->fn == b->fn;
+      case Tag::Cons:
+        if (!equal(a->cons.car, b->cons.car)) return false;
+        a = a->cons.cdr;
+        b = b->cons.cdr;
+        continue;
+    }
+    return false;
   }
-  return false;
 }
 
 }  // namespace whistler

@@ -70,6 +70,9 @@ class Heap {
   Heap& operator=(const Heap&) = delete;
 
   Value* nil() { return nil_; }
+  // nil read or built at a location: a distinct Nil value carrying `loc`
+  // (the shared nil when loc is not valid). Test for nil by tag, never by pointer.
+  Value* nil_at(SourceLoc loc);
   Value* t() { return t_; }
   Value* integer(int64_t v, SourceLoc loc = {});
   Value* symbol(const Symbol* s, SourceLoc loc = {});

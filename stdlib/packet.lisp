@@ -52,9 +52,13 @@
                              (cond ((member type '(u16 i16)) 'ntohs)
                                    ((member type '(u32 i32)) 'ntohl)
                                    ((member type '(u64 i64)) 'ntohll)))))
-              (if swap
-                  `(defmacro ,accessor (ptr) (list ',swap (list 'load ',type ptr ,offset)))
-                  `(defmacro ,accessor (ptr) (list 'load ',type ptr ,offset))))))
+              (cond ((and swap (member type '(i16 i32)))
+                     ;; the swapped bits, read back as the signed type
+                     `(defmacro ,accessor (ptr) (list 'cast ',type (list ',swap (list 'load ',type ptr ,offset)))))
+                    (swap
+                     `(defmacro ,accessor (ptr) (list ',swap (list 'load ',type ptr ,offset))))
+                    (t
+                     `(defmacro ,accessor (ptr) (list 'load ',type ptr ,offset)))))))
         fields)))
 
 (defheader eth
@@ -112,6 +116,18 @@
 
 ;; Header length in 32-bit words, and the pointer past the header and its options.
 (defmacro ipv4-ihl (ip) `(logand (ipv4-ver-ihl ,ip) #x0f))
+;; True when IP carries a transport header: the first (or only) fragment.
+;; Later fragments carry payload bytes, which a port filter must not read as ports.
+(defmacro %ipv4-has-l4-p (ip)
+  `(= (logand (load u16 ,ip 6) (htons #x1fff)) 0))
+
+;; True when the IPv4 header at IP is well formed (IHL >= 5) and all of it,
+;; options included, is in the packet: after this, nothing in the header can
+;; fail a bounds check halfway through a rewrite.
+(defmacro %ipv4-complete-p (ip data-end)
+  (let ((ihl (gensym "ihl")))
+    `(let ((,ihl (ipv4-ihl ,ip)))
+       (and (>= ,ihl 5) (<= (+ ,ip (* ,ihl 4)) ,data-end)))))
 (defmacro ipv4-payload (ip)
   (let ((p (gensym "ip")))
     `(let ((,p ,ip)) (+ ,p (* (ipv4-ihl ,p) 4)))))
@@ -177,7 +193,7 @@
   (let ((de (gensym "end")) (ip (gensym "ip")))
     `(let* ((,de ,data-end)
             (,ip (%l3-header ,data ,de +ethertype-ipv4+)))
-       (%opaque (if (and ,ip (<= (+ ,ip +ipv4-hdr-len+) ,de)) ,ip 0)))))
+       (%opaque (if (and ,ip (<= (+ ,ip +ipv4-hdr-len+) ,de) (%ipv4-complete-p ,ip ,de)) ,ip 0)))))
 
 (defmacro parse-ipv6 (data data-end)
   (let ((de (gensym "end")) (ip6 (gensym "ip6")))
@@ -190,7 +206,7 @@
   (let ((de (gensym "end")) (ip (gensym "ip")) (l4 (gensym "l4")))
     `(let* ((,de ,data-end)
             (,ip (parse-ipv4 ,data ,de)))
-       (if (and ,ip (= (ipv4-protocol ,ip) ,proto))
+       (if (and ,ip (= (ipv4-protocol ,ip) ,proto) (%ipv4-has-l4-p ,ip))
            (let ((,l4 (ipv4-payload ,ip)))
              (%opaque (if (> (+ ,l4 ,len) ,de) 0 ,l4)))
            0))))
@@ -215,6 +231,7 @@
   `(with-packet (,data ,data-end :min-len +eth-hdr-len+)
      (%with-l3 (,data ,data-end ,ip +ethertype-ipv4+)
        (when (> (+ ,ip +ipv4-hdr-len+) ,data-end) (return XDP_PASS))
+       (unless (%ipv4-complete-p ,ip ,data-end) (return XDP_PASS))
        ,@body)))
 
 (defmacro with-ipv6 ((data data-end ip6) &body body)
@@ -227,7 +244,7 @@
 (defmacro %with-l4 ((data data-end var) proto len body)
   (let ((ip (gensym "ip")))
     `(with-ipv4 (,data ,data-end ,ip)
-       (unless (= (ipv4-protocol ,ip) ,proto) (return XDP_PASS))
+       (unless (and (= (ipv4-protocol ,ip) ,proto) (%ipv4-has-l4-p ,ip)) (return XDP_PASS))
        (let ((,var (ipv4-payload ,ip)))
          (when (> (+ ,var ,len) ,data-end) (return XDP_PASS))
          ,@body))))
@@ -269,17 +286,20 @@
                                       (logand ,tt #xffff) (logand (>> ,tt 16) #xffff))))
                #xffff))))
 
-;; Recompute the IPv4 header checksum, options included.
+;; Recompute the IPv4 header checksum, options included. Every byte is read
+;; (and bounds-checked) before the checksum is written, so a header cut short
+;; leaves the packet untouched: the sum covers the old checksum too, which
+;; adding its complement takes back out.
 (defmacro ipv4-recompute-checksum (ip)
   (let ((p (gensym "ip")) (sum (gensym "sum")) (len (gensym "len")) (i (gensym "i")))
     `(let* ((,p ,ip)
-            (,len (* (ipv4-ihl ,p) 4)))
-       (setf (ipv4-checksum ,p) 0)
-       (let ((,sum (csum-diff 0 0 ,p +ipv4-hdr-len+ 0)))
-         ;; Options: up to 40 more bytes, one 32-bit word at a time.
-         (dotimes (,i 10)
-           (when (< (+ +ipv4-hdr-len+ (* ,i 4)) ,len)
-             (setf ,sum (+ ,sum (load u32 ,p (+ +ipv4-hdr-len+ (* ,i 4)))))))
-         ;; Fold: the sum stays below 2^36, so one 16-bit fold here and two in %csum-fold.
-         (setf ,sum (+ (logand ,sum #xffff) (>> ,sum 16)))
-         (setf (ipv4-checksum ,p) (logand (lognot (%csum-fold ,sum)) #xffff))))))
+            (,len (* (ipv4-ihl ,p) 4))
+            (,sum (csum-diff 0 0 ,p +ipv4-hdr-len+ 0)))
+       ;; Options: up to 40 more bytes, one 32-bit word at a time.
+       (dotimes (,i 10)
+         (when (< (+ +ipv4-hdr-len+ (* ,i 4)) ,len)
+           (setf ,sum (+ ,sum (load u32 ,p (+ +ipv4-hdr-len+ (* ,i 4)))))))
+       (setf ,sum (+ ,sum (logand (lognot (ipv4-checksum ,p)) #xffff)))
+       ;; Fold: the sum stays below 2^36, so one 16-bit fold here and two in %csum-fold.
+       (setf ,sum (+ (logand ,sum #xffff) (>> ,sum 16)))
+       (setf (ipv4-checksum ,p) (logand (lognot (%csum-fold ,sum)) #xffff)))))

@@ -47,13 +47,15 @@
     `(let ((,k ,key))
        (cond
          ,@(mapcar (lambda (clause)
-                     (let ((keys (car clause)))
+                     ;; A clause without forms yields 0 (CL's nil), not its test's value.
+                     (let ((keys (car clause))
+                           (forms (or (cdr clause) '(0))))
                        (cond ((or (eq keys 't) (eq keys 'otherwise))
-                              `(t ,@(cdr clause)))
+                              `(t ,@forms))
                              ((consp keys)
                               `((or ,@(mapcar (lambda (v) `(= ,k ,v)) keys))
-                                ,@(cdr clause)))
-                             (t `((= ,k ,keys) ,@(cdr clause))))))
+                                ,@forms))
+                             (t `((= ,k ,keys) ,@forms)))))
                    clauses)))))
 
 ;; (when-let ((var init) (var2 type init2) ...) body...): each binding must be
@@ -118,10 +120,11 @@
 ;;; ---- Ring buffers ----
 
 ;; Reserve SIZE bytes in ring buffer MAP, bind VAR to the record, run BODY and
-;; submit. BODY does not run when the ring buffer is full. (return ...) inside
-;; BODY leaves without submitting: discard the record first.
+;; submit. BODY does not run when the ring buffer is full. A (return ...) out of
+;; BODY discards the record first, so no reservation is ever left open.
 (defmacro with-ringbuf ((var map size &key (flags 0)) &body body)
   `(let ((,var (ringbuf-reserve ,map ,size ,flags)))
      (when ,var
-       ,@body
+       (%on-return ((ringbuf-discard ,var 0))
+         ,@body)
        (ringbuf-submit ,var 0))))
