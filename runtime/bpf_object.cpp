@@ -9,7 +9,9 @@
 #include <fstream>
 #include <iterator>
 
+#include "bpf_info.hpp"
 #include "libbpf_log.hpp"
+#include "pins.hpp"
 #include "privileges.hpp"
 
 namespace whistler::runtime {
@@ -19,6 +21,21 @@ namespace {
 constexpr size_t kLogSize = 4 << 20;
 
 bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+
+// libbpf suggests raising `ulimit -l` on any EPERM; since 5.11 BPF memory is
+// charged to the cgroup and the advice only misleads.
+std::string without_memlock_advice(const std::string& text) {
+  std::string out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    if (line.find("ulimit -l") == std::string::npos) out += line + "\n";
+    start = end + 1;
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -40,7 +57,7 @@ std::unique_ptr<BpfObject> BpfObject::open_memory(const std::string& elf, const 
 std::unique_ptr<BpfObject> BpfObject::open_file(const std::string& path, const OpenOptions& options, RuntimeError& error) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    error = {fmt::format("cannot read '{}': {}", path, std::strerror(errno)), "check the path", errno, {}};
+    error = {fmt::format("cannot read '{}': {}", path, std::strerror(errno)), "check the path", errno, {}, ErrorKind::NotFound};
     return nullptr;
   }
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -60,7 +77,7 @@ std::unique_ptr<BpfObject> BpfObject::finish_open(bpf_object*, std::string buffe
     int err = errno;
     self->obj_ = nullptr;
     error = {fmt::format("cannot open BPF object {}: {}", what, std::strerror(err)),
-             "is it an ELF object for the BPF target (whistlerc -o FILE.o)?", err, capture.text()};
+             "is it an ELF object for the BPF target (whistlerc -o FILE.o)?", err, capture.text(), ErrorKind::BadValue};
     return nullptr;
   }
   // Program types: libbpf 1.1 infers XDP only from the exact section names, so
@@ -75,7 +92,11 @@ std::unique_ptr<BpfObject> BpfObject::finish_open(bpf_object*, std::string buffe
       bpf_program__set_type(prog, BPF_PROG_TYPE_XDP);
       bpf_program__set_expected_attach_type(prog, BPF_XDP_CPUMAP);
     } else if (section == "xdp" || starts_with(section, "xdp/") || starts_with(section, "xdp.frags")) {
+      // BPF_XDP as libbpf sets it for "xdp": programs loaded one way or the
+      // other cannot replace each other atomically (link update wants equal
+      // expected attach types).
       bpf_program__set_type(prog, BPF_PROG_TYPE_XDP);
+      bpf_program__set_expected_attach_type(prog, BPF_XDP);
     }
     if (starts_with(section, "xdp.frags")) bpf_program__set_flags(prog, bpf_program__flags(prog) | BPF_F_XDP_HAS_FRAGS);
     if (options.offload_ifindex) bpf_program__set_ifindex(prog, static_cast<__u32>(options.offload_ifindex));
@@ -92,6 +113,16 @@ std::unique_ptr<BpfObject> BpfObject::finish_open(bpf_object*, std::string buffe
 }
 
 bool BpfObject::load(RuntimeError& error) {
+  reused_maps_.clear();
+  for (const auto& [name, fd] : options_.reuse_maps) {
+    bpf_map* m = map(name);
+    if (!m || fd < 0) continue;
+    auto old = map_info_by_fd(fd);
+    if (!old || old->type_id != static_cast<uint32_t>(bpf_map__type(m)) || old->key_size != bpf_map__key_size(m) ||
+        old->value_size != bpf_map__value_size(m) || old->max_entries != bpf_map__max_entries(m))
+      continue;
+    if (bpf_map__reuse_fd(m, fd) == 0) reused_maps_.push_back(bpf_map__name(m));
+  }
   LibbpfLogCapture capture;
   int err = bpf_object__load(obj_);
   libbpf_messages_ += capture.text();
@@ -110,31 +141,63 @@ bool BpfObject::load(RuntimeError& error) {
   }
   std::string log = failed_program_.empty() ? std::string() : verifier_log(failed_program_);
   error.error = err;
-  error.detail = log.empty() ? capture.text() : log;
+  error.detail = log.empty() ? without_memlock_advice(capture.text()) : log;
   if (err == EPERM || err == EACCES) {
+    Privileges privs = current_privileges();
+    bool root_only = log.find("!root") != std::string::npos;
+    if (log.empty() && !privs.bpf) {
+      error.kind = ErrorKind::MissingCapability;
+      error.message = "loading BPF programs and creating maps needs CAP_BPF, which this process does not have";
+      error.hint = "run as root, or grant CAP_BPF and CAP_PERFMON (sudo setcap cap_bpf,cap_perfmon,cap_net_admin+ep BINARY)";
+      return false;
+    }
+    if (log.empty() && !privs.net_admin && !privs.sys_admin && any_xdp_program()) {
+      error.kind = ErrorKind::MissingCapability;
+      error.message = "loading XDP programs needs CAP_NET_ADMIN (as well as CAP_BPF and CAP_PERFMON), which this process does not have";
+      error.hint = "run as root, or grant it (sudo setcap cap_bpf,cap_perfmon,cap_net_admin+ep BINARY)";
+      return false;
+    }
+    if (!privs.perfmon && (root_only || log.empty())) {
+      error.kind = ErrorKind::MissingCapability;
+      error.message = fmt::format(
+          "loading program '{}' needs CAP_PERFMON as well as CAP_BPF: without it the verifier refuses packet pointer "
+          "arithmetic; this process lacks CAP_PERFMON",
+          failed_program_);
+      error.hint = "run as root, or grant it (sudo setcap cap_bpf,cap_perfmon,cap_net_admin+ep BINARY)";
+      return false;
+    }
     if (log.empty()) {
-      Privileges privs = current_privileges();
+      error.kind = ErrorKind::MissingCapability;
       error.message = fmt::format("the kernel refused to load the BPF object: {}", std::strerror(err));
       error.hint = privs.missing_for_load().empty()
-                       ? "check the libbpf output below"
+                       ? "check the libbpf output (--verbose)"
                        : fmt::format("run as root or grant {} (e.g. sudo setcap cap_bpf,cap_perfmon,cap_net_admin+ep BINARY)",
                                      privs.missing_for_load());
       return false;
     }
+    error.kind = ErrorKind::VerifierRejected;
     error.message = fmt::format("the verifier rejected program '{}'", failed_program_);
     return false;
   }
-  if (err == EINVAL && options_.offload_ifindex) {
-    error.message = "the device cannot load offloaded BPF programs (EINVAL)";
+  if ((err == EINVAL || err == EOPNOTSUPP) && options_.offload_ifindex) {
+    error.kind = ErrorKind::OffloadUnsupported;
+    error.message = "the device cannot load offloaded BPF programs";
     error.hint = "offload needs a NIC that executes BPF (Netronome nfp, or netdevsim for tests); use --mode xdpdrv or xdpgeneric";
     return false;
   }
+  error.kind = ErrorKind::Kernel;
   if (!log.empty()) {
     error.message = fmt::format("the kernel refused program '{}': {}", failed_program_, std::strerror(err));
     return false;
   }
   error.message = fmt::format("cannot load the BPF object: {}", std::strerror(err));
   error.hint = "see the libbpf output for the reason";
+  return false;
+}
+
+bool BpfObject::any_xdp_program() const {
+  for (bpf_program* p : programs())
+    if (bpf_program__type(p) == BPF_PROG_TYPE_XDP) return true;
   return false;
 }
 
@@ -172,6 +235,29 @@ int BpfObject::program_fd(const std::string& name) const {
 int BpfObject::map_fd(const std::string& name) const {
   bpf_map* m = map(name);
   return m ? bpf_map__fd(m) : -1;
+}
+
+std::string BpfObject::section(const std::string& name) const {
+  bpf_program* p = program(name);
+  return p ? bpf_program__section_name(p) : std::string();
+}
+
+bool BpfObject::pin_program(const std::string& name, const std::string& path, RuntimeError& error) const {
+  int fd = program_fd(name);
+  if (fd < 0) {
+    error = {fmt::format("no loaded program named '{}'", name), "", ENOENT, {}, ErrorKind::NotFound};
+    return false;
+  }
+  return pin_fd(fd, path, error);
+}
+
+bool BpfObject::pin_map(const std::string& name, const std::string& path, RuntimeError& error) const {
+  int fd = map_fd(name);
+  if (fd < 0) {
+    error = {fmt::format("no loaded map named '{}'", name), "", ENOENT, {}, ErrorKind::NotFound};
+    return false;
+  }
+  return pin_fd(fd, path, error);
 }
 
 std::string BpfObject::verifier_log(const std::string& program_name) const {

@@ -20,6 +20,10 @@ struct OpenOptions {
   std::string name = "whistler";  // object name (shown by bpftool)
   bool verbose_log = false;       // request the verifier log even on success
   int offload_ifindex = 0;        // load bound to this device (xdpoffload)
+  // Maps (by ELF or Whistler name) that take an existing map's fd instead of
+  // being created: state survives a reload (REPL redefinitions, pinned maps).
+  // Maps whose type or sizes differ are created afresh.
+  std::map<std::string, int> reuse_maps;
 };
 
 class BpfObject {
@@ -51,10 +55,20 @@ class BpfObject {
   // Warnings libbpf printed while opening and loading (e.g. BTF problems).
   const std::string& libbpf_messages() const { return libbpf_messages_; }
 
+  // The program's section ("xdp/drop_9999"), "" when there is no such program.
+  std::string section(const std::string& program) const;
+  // Names of the maps the last load() took over from OpenOptions::reuse_maps.
+  const std::vector<std::string>& reused_maps() const { return reused_maps_; }
+
+  // Pins a program or map of the loaded object (see pins.hpp for the rules).
+  bool pin_program(const std::string& name, const std::string& path, RuntimeError& error) const;
+  bool pin_map(const std::string& name, const std::string& path, RuntimeError& error) const;
+
   bpf_object* raw() const { return obj_; }
 
  private:
   BpfObject() = default;
+  bool any_xdp_program() const;
   static std::unique_ptr<BpfObject> finish_open(bpf_object* obj, std::string buffer, const OpenOptions& options,
                                                 RuntimeError& error, const std::string& what);
 
@@ -65,6 +79,7 @@ class BpfObject {
   bool loaded_ = false;
   std::string failed_program_;
   std::string libbpf_messages_;
+  std::vector<std::string> reused_maps_;
 };
 
 // "drop-9999" -> "drop_9999"

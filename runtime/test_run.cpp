@@ -12,7 +12,7 @@ bool test_run(int program_fd, const std::vector<uint8_t>& packet, TestRunResult&
               uint32_t repeat) {
   if (packet.size() < 14) {
     error = {fmt::format("a test packet needs at least 14 bytes (an Ethernet header), got {}", packet.size()),
-             "the kernel refuses shorter frames for XDP test runs", EINVAL, {}};
+             "the kernel refuses shorter frames for XDP test runs", EINVAL, {}, ErrorKind::BadValue};
     return false;
   }
   // Room for programs that grow the packet with xdp-adjust-head/tail.
@@ -23,7 +23,7 @@ bool test_run(int program_fd, const std::vector<uint8_t>& packet, TestRunResult&
   if (bpf_prog_test_run_opts(program_fd, &opts) != 0) {
     int err = errno;
     error = {fmt::format("BPF_PROG_TEST_RUN failed: {}", std::strerror(err)),
-             err == EPERM ? "test runs need CAP_BPF (run as root)" : "", err, {}};
+             err == EPERM ? "test runs need CAP_BPF (run as root)" : "", err, {}, err == EPERM ? ErrorKind::MissingCapability : ErrorKind::Kernel};
     return false;
   }
   result.action = opts.retval;
