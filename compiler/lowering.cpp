@@ -422,7 +422,9 @@ llvm::Value* Lowerer::fit_to(llvm::Value* v64, unsigned bits, bool is_signed) {
 llvm::AllocaInst* Lowerer::entry_alloca(llvm::Type* t, uint64_t align, const char* name) {
   llvm::IRBuilder<> eb(entry_, entry_->getFirstInsertionPt());
   auto* a = eb.CreateAlloca(t, nullptr, name);
-  a->setAlignment(llvm::Align(align));
+  // BPF stack slots are 8 bytes: at 8-byte alignment the DAG can merge
+  // constant field stores into 64-bit ones, as it does for clang's structs.
+  a->setAlignment(llvm::Align(std::max<uint64_t>(align, 8)));
   return a;
 }
 

@@ -18,6 +18,8 @@
 #include <llvm/Transforms/Scalar/EarlyCSE.h>
 #include <llvm/Transforms/Scalar/JumpThreading.h>
 #include <llvm/Transforms/Scalar/SimplifyCFG.h>
+
+#include "return_blocks_last.hpp"
 #include <llvm/Transforms/Scalar/SROA.h>
 #include <llvm/Transforms/Utils/Mem2Reg.h>
 
@@ -112,6 +114,7 @@ void ObjectEmitter::optimize(llvm::Module& module, int opt_level, BoundsCheckSta
     fpm.addPass(llvm::PromotePass());
     fpm.addPass(llvm::EarlyCSEPass());
     bounds_and_counters(fpm);
+    fpm.addPass(ReturnBlocksLastPass());
     mpm.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(fpm)));
   } else {
     // The checks go in once LLVM has simplified each function (inlining,
@@ -128,6 +131,7 @@ void ObjectEmitter::optimize(llvm::Module& module, int opt_level, BoundsCheckSta
       fpm.addPass(PacketBoundsPass(nullptr));
       if (count_verdicts) fpm.addPass(VerdictCountersPass());
       fpm.addPass(llvm::SimplifyCFGPass());
+      fpm.addPass(ReturnBlocksLastPass());
       last.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(fpm)));
     });
     llvm::OptimizationLevel level = opt_level == 1   ? llvm::OptimizationLevel::O1

@@ -125,9 +125,10 @@
 ;; options included, is in the packet: after this, nothing in the header can
 ;; fail a bounds check halfway through a rewrite.
 (defmacro %ipv4-complete-p (ip data-end)
-  (let ((ihl (gensym "ihl")))
-    `(let ((,ihl (ipv4-ihl ,ip)))
-       (and (>= ,ihl 5) (<= (+ ,ip (* ,ihl 4)) ,data-end)))))
+  ;; In bytes, as ipv4-payload computes it, so LLVM shares the two.
+  (let ((len (gensym "len")))
+    `(let ((,len (* (ipv4-ihl ,ip) 4)))
+       (and (>= ,len +ipv4-hdr-len+) (<= (+ ,ip ,len) ,data-end)))))
 (defmacro ipv4-payload (ip)
   (let ((p (gensym "ip")))
     `(let ((,p ,ip)) (+ ,p (* (ipv4-ihl ,p) 4)))))
@@ -147,18 +148,24 @@
 ;; to two VLAN tags (802.1Q, 802.1ad) and runs BODY when its EtherType is
 ;; ETHERTYPE; otherwise, or when the headers are cut short, returns XDP_PASS.
 (defmacro %with-l3 ((data data-end var ethertype) &body body)
-  (let ((type (gensym "type")))
-    (flet ((skip-tag ()
-             `(when (%vlan-type-p ,type)
-                (when (> (+ ,var ,+vlan-hdr-len+) ,data-end) (return XDP_PASS))
-                (setf ,type (load u16 ,var 2)
-                      ,var (+ ,var ,+vlan-hdr-len+)))))
-      `(let ((,var (+ ,data +eth-hdr-len+))
-             (,type (load u16 ,data 12)))
-         ,(skip-tag)
-         ,(skip-tag)
-         (unless (= ,type (htons ,ethertype)) (return XDP_PASS))
-         ,@body))))
+  ;; The second tag is tested only after a first one, at constant offsets
+  ;; from DATA: an untagged frame pays one test, and every check is against
+  ;; DATA itself, which the bounds pass merges best.
+  (let ((type (gensym "type"))
+        (one (+ +eth-hdr-len+ +vlan-hdr-len+))
+        (two (+ +eth-hdr-len+ (* 2 +vlan-hdr-len+))))
+    `(let ((,var (+ ,data +eth-hdr-len+))
+           (,type (load u16 ,data 12)))
+       (when (%vlan-type-p ,type)
+         (when (> (+ ,data ,one) ,data-end) (return XDP_PASS))
+         (setf ,type (load u16 ,data ,(+ 12 +vlan-hdr-len+))
+               ,var (+ ,data ,one))
+         (when (%vlan-type-p ,type)
+           (when (> (+ ,data ,two) ,data-end) (return XDP_PASS))
+           (setf ,type (load u16 ,data ,(+ 12 (* 2 +vlan-hdr-len+)))
+                 ,var (+ ,data ,two))))
+       (unless (= ,type (htons ,ethertype)) (return XDP_PASS))
+       ,@body)))
 
 ;; Expression style: the same header pointer, or 0. The result goes through
 ;; %opaque so LLVM keeps testing the pointer itself rather than the EtherType
@@ -168,14 +175,15 @@
     (labels ((level (tag-ptr depth)
                ;; TAG-PTR points at an EtherType field; the header after it starts 2 bytes on.
                (let ((type (gensym "type")))
+                 ;; After two tags a third is not ETHERTYPE either: no VLAN test there.
                  `(let ((,type (load u16 ,tag-ptr 0)))
-                    (if (%vlan-type-p ,type)
-                        ,(if (< depth 2)
-                             `(if (> (+ ,tag-ptr ,(+ 2 +vlan-hdr-len+)) ,de)
+                    ,(if (< depth 2)
+                         `(if (%vlan-type-p ,type)
+                              (if (> (+ ,tag-ptr ,(+ 2 +vlan-hdr-len+)) ,de)
                                   0
                                   ,(level `(+ ,tag-ptr ,+vlan-hdr-len+) (+ depth 1)))
-                             0)
-                        (if (= ,type (htons ,ethertype)) (+ ,tag-ptr 2) 0))))))
+                              (if (= ,type (htons ,ethertype)) (+ ,tag-ptr 2) 0))
+                         `(if (= ,type (htons ,ethertype)) (+ ,tag-ptr 2) 0))))))
       `(let* ((,d ,data) (,de ,data-end))
          (%opaque
           (if (> (+ ,d +eth-hdr-len+) ,de)
@@ -193,7 +201,8 @@
   (let ((de (gensym "end")) (ip (gensym "ip")))
     `(let* ((,de ,data-end)
             (,ip (%l3-header ,data ,de +ethertype-ipv4+)))
-       (%opaque (if (and ,ip (<= (+ ,ip +ipv4-hdr-len+) ,de) (%ipv4-complete-p ,ip ,de)) ,ip 0)))))
+       ;; %l3-header's %opaque is enough: the checks here are on IP itself.
+       (if (and ,ip (<= (+ ,ip +ipv4-hdr-len+) ,de) (%ipv4-complete-p ,ip ,de)) ,ip 0))))
 
 (defmacro parse-ipv6 (data data-end)
   (let ((de (gensym "end")) (ip6 (gensym "ip6")))

@@ -1,0 +1,16 @@
+;;; Prototype for stdlib/packet.lisp (bench/analysis/prototype_counts.sh): the
+;;; second VLAN tag is tested only after a first one, with constant offsets.
+(defmacro %with-l3 ((data data-end var ethertype) &body body)
+  (let ((type (gensym "type")) (blk (gensym "l3")))
+    `(let ((,var (+ ,data +eth-hdr-len+))
+           (,type (load u16 ,data 12)))
+       (when (%vlan-type-p ,type)
+         (when (> (+ ,data ,(+ +eth-hdr-len+ +vlan-hdr-len+)) ,data-end) (return XDP_PASS))
+         (setf ,type (load u16 ,data 16)
+               ,var (+ ,data ,(+ +eth-hdr-len+ +vlan-hdr-len+)))
+         (when (%vlan-type-p ,type)
+           (when (> (+ ,data ,(+ +eth-hdr-len+ (* 2 +vlan-hdr-len+))) ,data-end) (return XDP_PASS))
+           (setf ,type (load u16 ,data 20)
+                 ,var (+ ,data ,(+ +eth-hdr-len+ (* 2 +vlan-hdr-len+))))))
+       (unless (= ,type (htons ,ethertype)) (return XDP_PASS))
+       ,@body)))
