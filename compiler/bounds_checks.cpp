@@ -70,15 +70,15 @@ int ctx_field(Value* v) {
   return c ? static_cast<int>(c->getZExtValue()) : -1;
 }
 
-bool is_packet_end(Value* v) { return ctx_field(v) == 4; }
-
-// The i32 load of ctx->data under a chain of zext/inttoptr, or nullptr. All
-// views of ctx->data share this load as their root.
-Value* data_load(Value* v) {
-  if (ctx_field(v) != 0) return nullptr;
-  while (auto* c = dyn_cast<CastInst>(v)) v = c->getOperand(0);
-  return v;
-}
+// The xdp_md fields that start and end a region of memory the verifier
+// bounds: the packet (data .. data_end) and its metadata (data_meta .. data).
+struct Region {
+  int start_field;
+  int end_field;
+  const char* name;
+};
+constexpr Region kPacket{0, 4, "packet"};
+constexpr Region kMetadata{8, 0, "metadata"};
 
 // The value under a freeze or an llvm.bpf.passthrough (the library's
 // %opaque), or nullptr.
@@ -106,14 +106,16 @@ const HelperInfo* helper_by_id(int id) {
 
 class Checker {
  public:
-  Checker(Function& f, DominatorTree& dt, BoundsCheckStats* stats)
-      : f_(f), dt_(dt), dl_(f.getParent()->getDataLayout()), stats_(stats) {}
+  Checker(Function& f, DominatorTree& dt, BoundsCheckStats* stats, Region region)
+      : f_(f), dt_(dt), dl_(f.getParent()->getDataLayout()), stats_(stats), region_(region) {}
 
   bool run(int64_t short_action);
 
  private:
   std::optional<PacketRef> decompose(Value* ptr);
   bool is_packet_root(Value* v);
+  bool is_packet_end(Value* v) { return ctx_field(v) == region_.end_field; }
+  Value* data_load(Value* v);
   void accesses_of(Instruction& i, std::vector<Access>& out);
   void rewrite_length_checks();
   void collect_edge_facts();
@@ -130,6 +132,7 @@ class Checker {
   DominatorTree& dt_;
   const DataLayout& dl_;
   BoundsCheckStats* stats_;
+  Region region_;
   DenseMap<Value*, bool> packet_memo_;
   std::vector<EdgeFact> facts_;
   std::vector<PlannedCheck> planned_;
@@ -137,6 +140,15 @@ class Checker {
   bool moves_packet_ = false;     // calls xdp-adjust-head/tail/meta
   Value* shared_end_ = nullptr;   // data_end loaded once in the entry block
 };
+
+// The i32 load of the region's start field (ctx->data for the packet) under
+// a chain of zext/inttoptr, or nullptr. All views of it share the load as
+// their root.
+Value* Checker::data_load(Value* v) {
+  if (ctx_field(v) != region_.start_field) return nullptr;
+  while (auto* c = dyn_cast<CastInst>(v)) v = c->getOperand(0);
+  return v;
+}
 
 std::optional<PacketRef> Checker::decompose(Value* ptr) {
   int64_t offset = 0;
@@ -169,7 +181,7 @@ std::optional<PacketRef> Checker::decompose(Value* ptr) {
 
 bool Checker::is_packet_root(Value* v) {
   if (auto it = packet_memo_.find(v); it != packet_memo_.end()) return it->second;
-  if (isa<LoadInst>(v) && ctx_field(v) == 0) return packet_memo_[v] = true;
+  if (isa<LoadInst>(v) && ctx_field(v) == region_.start_field) return packet_memo_[v] = true;
   packet_memo_[v] = true;  // optimistic for cycles through loop phis
   bool result = false;
   if (auto* gep = dyn_cast<GetElementPtrInst>(v)) {
@@ -466,9 +478,9 @@ void Checker::hoist_out_of_reservations() {
 Value* Checker::packet_end(IRBuilder<>& b, const DebugLoc& loc) {
   LLVMContext& ctx = f_.getContext();
   auto load_end = [&](IRBuilder<>& at) -> Value* {
-    Value* addr = at.CreateConstInBoundsGEP1_64(at.getInt8Ty(), f_.getArg(0), 4);
+    Value* addr = at.CreateConstInBoundsGEP1_64(at.getInt8Ty(), f_.getArg(0), region_.end_field);
     LoadInst* end32 = at.CreateAlignedLoad(at.getInt32Ty(), addr, Align(4));
-    end32->setMetadata(kCtxMetadata, MDNode::get(ctx, {ConstantAsMetadata::get(at.getInt32(4))}));
+    end32->setMetadata(kCtxMetadata, MDNode::get(ctx, {ConstantAsMetadata::get(at.getInt32(region_.end_field))}));
     return at.CreateIntToPtr(at.CreateZExt(end32, at.getInt64Ty()), PointerType::getUnqual(ctx));
   };
   if (moves_packet_) return load_end(b);
@@ -551,9 +563,13 @@ PreservedAnalyses PacketBoundsPass::run(Function& f, FunctionAnalysisManager& am
   int64_t action = std::stoll(attr.getValueAsString().str());
   if (std::getenv("WHISTLER_DUMP_BOUNDS")) f.print(llvm::errs());
   auto& dt = am.getResult<DominatorTreeAnalysis>(f);
-  Checker checker(f, dt, stats_);
-  if (!checker.run(action)) return PreservedAnalyses::all();
-  return PreservedAnalyses::none();
+  Checker packet(f, dt, stats_, kPacket);
+  bool changed = packet.run(action);
+  // Metadata accesses (data_meta + N <= data), on the function as it is now.
+  DominatorTree fresh(f);
+  Checker metadata(f, changed ? fresh : dt, stats_, kMetadata);
+  changed |= metadata.run(action);
+  return changed ? PreservedAnalyses::none() : PreservedAnalyses::all();
 }
 
 }  // namespace whistler

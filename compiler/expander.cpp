@@ -1,5 +1,6 @@
 #include "expander.hpp"
 
+#include <cctype>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -368,6 +369,28 @@ void Expander::define_struct(Value* form) {
   Value* name = name_spec ? car(name_spec) : nullptr;
   if (!name || !is_variable_name(name)) diags_.fatal(form->loc, "defstruct needs a name", "(defstruct NAME (FIELD TYPE)...)");
   if (module_.find_struct(name->sym)) diags_.fatal(located(name, form->loc), fmt::format("struct '{}' is defined twice", name->sym->name));
+  // (defstruct (NAME (:conc-name PREFIX)) ...): accessors are PREFIX-less
+  // FIELD names with PREFIX prepended, as in Common Lisp (nil: no prefix).
+  std::string conc_name = name->sym->name + "-";
+  if (name_spec->tag == Tag::Cons) {
+    for (Value* option : items(cdr(name_spec))) {
+      Value* key = option->tag == Tag::Cons ? car(option) : option;
+      if (!key || key->tag != Tag::Sym || key->sym->name != ":conc-name")
+        diags_.fatal(located(option, form->loc),
+                     fmt::format("defstruct {}: option {} is not supported", name->sym->name, print(option)),
+                     "the only defstruct option is (:conc-name PREFIX)");
+      Value* prefix = option->tag == Tag::Cons ? nth(option, 1) : nullptr;
+      if (!prefix || is_nil(prefix)) conc_name.clear();
+      else if (prefix->tag == Tag::Sym) conc_name = prefix->sym->name;
+      else if (prefix->tag == Tag::Str) {
+        conc_name = *prefix->str;
+        for (char& c : conc_name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      }
+      else
+        diags_.fatal(located(option, form->loc), fmt::format("defstruct {}: :conc-name takes a symbol, a string or nil, got {}",
+                                                             name->sym->name, print(prefix)));
+    }
+  }
   auto def = std::make_unique<StructDef>();
   def->name = name->sym;
   def->loc = form->loc;
@@ -391,7 +414,7 @@ void Expander::define_struct(Value* form) {
   module_.structs.push_back(std::move(def));
   module_.struct_by_name[record->name] = record;
   for (const auto& f : record->fields) {
-    const Symbol* accessor = intern(record->name->name + "-" + f.name->name);
+    const Symbol* accessor = intern(conc_name + f.name->name);
     module_.accessors[accessor] = StructAccessor{record, &f};
     module_.macros.erase(accessor);  // the later definition wins, as in CL (e.g. over a packet-library accessor)
   }

@@ -189,3 +189,26 @@ TEST_CASE("an error in the middle of a branch is reported, and nothing crashes")
   std::string d = errors_of("(defprog p (:type :xdp)\n  (if (frob) (return XDP_DROP) (bar))\n  XDP_PASS)\n");
   CHECK_HAS(d, "test.lisp:2:7: error: unknown form 'frob'");
 }
+
+TEST_CASE("defstruct: :conc-name names the accessors; any other option is a located error") {
+  std::string diags;
+  CompileOutput ok = test::compile_text(R"((defstruct (pt (:conc-name p-)) (x u32) (y u32))
+(defstruct (bare (:conc-name nil)) (bx u16))
+(defmap m :type :array :key-type u32 :value-type pt :max-entries 1)
+(defprog a (:type :xdp)
+  (let ((v (map-lookup m 0)))
+    (when v (setf (p-y v) (+ (p-x v) (sizeof bare))))
+    XDP_PASS)))",
+                                        diags);
+  CHECK_MESSAGE(ok.ok, diags);
+  // The default accessor name is gone when a prefix is given.
+  CHECK_HAS(errors_of("(defstruct (pt (:conc-name p-)) (x u32))\n(defprog a (:type :xdp) (let ((v (stack-addr x))) (pt-x v)))\n"),
+            "unknown form 'pt-x'");
+  std::string d = errors_of("(defstruct (pt (:type vector)) (x u32))\n");
+  CHECK_HAS(d, "test.lisp:1:16: error: defstruct pt: option (:type vector) is not supported");
+  CHECK_HAS(d, "hint: the only defstruct option is (:conc-name PREFIX)");
+}
+
+TEST_CASE("(setf (ctx F)) is refused except for rx-queue-index") {
+  CHECK_HAS(errors_of("(defprog a (:type :xdp)\n  (setf (ctx data) 0)\n  XDP_PASS)\n"), "test.lisp:2:");
+}
