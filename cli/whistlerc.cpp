@@ -178,6 +178,7 @@ int main(int argc, char** argv) {
     runtime::OpenOptions open;
     open.name = fs::path(a.input).stem().string().substr(0, 15);
     open.verbose_log = a.verbose;
+    open.no_pinning = true;
     auto obj = object.ok ? runtime::BpfObject::open_memory(object.bytes, open, error) : nullptr;
     bool loaded = obj && obj->load(error);
     if (obj && !obj->libbpf_messages().empty() && obj->libbpf_messages().find("BTF is optional") != std::string::npos)

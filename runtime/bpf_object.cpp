@@ -105,6 +105,10 @@ std::unique_ptr<BpfObject> BpfObject::finish_open(bpf_object*, std::string buffe
     if (options.verbose_log) bpf_program__set_log_level(prog, 1);
     self->logs_[bpf_program__name(prog)] = std::move(log);
   }
+  if (options.no_pinning) {
+    bpf_map* map;
+    bpf_object__for_each_map(map, self->obj_) bpf_map__set_pin_path(map, nullptr);
+  }
   if (options.offload_ifindex) {
     bpf_map* map;
     bpf_object__for_each_map(map, self->obj_) bpf_map__set_ifindex(map, static_cast<__u32>(options.offload_ifindex));

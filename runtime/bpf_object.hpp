@@ -24,6 +24,9 @@ struct OpenOptions {
   // being created: state survives a reload (REPL redefinitions, pinned maps).
   // Maps whose type or sizes differ are created afresh.
   std::map<std::string, int> reuse_maps;
+  // Ignore the maps' :pinning: create every map afresh and pin nothing (a
+  // verifier check must leave no trace in /sys/fs/bpf).
+  bool no_pinning = false;
 };
 
 class BpfObject {

@@ -38,6 +38,9 @@ constexpr HintRule kHints[] = {
     {"R0 !read_ok", "the program must return an action such as XDP_PASS"},
     {"unknown func", "this helper is not available to XDP programs on this kernel"},
     {"invalid func", "this helper is not available to XDP programs on this kernel"},
+    {"Unreleased reference",
+     "a ring buffer record is reserved but neither submitted nor discarded on some path; use "
+     "(with-ringbuf (rec MAP SIZE) ...), which submits it, and discards it on every early return"},
     {"math between pkt pointer", "packet offsets must be bounded; mask variable offsets, e.g. (logand off #xff)"},
 };
 

@@ -215,3 +215,41 @@ TEST_CASE("--check: a rejection is reported at the .lisp line, with the verifier
   CHECK(contains(verbose.err, "---- verifier log ----"));
   CHECK(contains(verbose.err, "processed"));
 }
+
+TEST_CASE("--check leaves nothing in /sys/fs/bpf, even for maps declared :pinning :by-name") {
+  if (geteuid() != 0) {
+    MESSAGE("skipped: loading programs needs root (CAP_BPF, CAP_PERFMON)");
+    return;
+  }
+  TempDir dir;
+  std::string map_name = "wcheck_pin_" + std::to_string(getpid());
+  fs::path pin = fs::path("/sys/fs/bpf") / map_name;
+  std::string src = dir.file("pinned.lisp", "(defmap " + map_name +
+                                                " :type :array :key-type u32 :value-type u64 :max-entries 4 :pinning :by-name)\n"
+                                                "(defprog count-all (:type :xdp)\n"
+                                                "  (incf (getmap " + map_name + " 0))\n"
+                                                "  XDP_PASS)\n");
+  auto r = run_process({kWhistlerc, src, "-o", dir / "pinned.o", "--check"});
+  CHECK_MESSAGE(r.exit_code == 0, r.err);
+  CHECK_FALSE(fs::exists(pin));
+  std::error_code ec;
+  fs::remove(pin, ec);
+}
+
+TEST_CASE("--check: a ring buffer record never submitted is explained with a with-ringbuf hint") {
+  if (geteuid() != 0) {
+    MESSAGE("skipped: loading programs needs root (CAP_BPF, CAP_PERFMON)");
+    return;
+  }
+  TempDir dir;
+  std::string src = dir.file("leak.lisp",
+                             "(defmap events :type :ringbuf :max-entries 4096)\n"
+                             "(defprog leak (:type :xdp)\n"
+                             "  (let ((rec (ringbuf-reserve events 8 0)))\n"
+                             "    (when rec (store u64 rec 0 1)))\n"
+                             "  XDP_PASS)\n");
+  auto r = run_process({kWhistlerc, src, "-o", dir / "leak.o", "--check"});
+  CHECK(r.exit_code == 1);
+  CHECK_MESSAGE(contains(r.err, "error: the kernel verifier rejected program 'leak'"), r.err);
+  CHECK_MESSAGE(contains(r.err, "hint: a ring buffer record is reserved but neither submitted nor discarded"), r.err);
+}
