@@ -19,6 +19,7 @@
 #include <llvm/Transforms/Scalar/JumpThreading.h>
 #include <llvm/Transforms/Scalar/SimplifyCFG.h>
 
+#include "narrow_masks.hpp"
 #include "return_blocks_last.hpp"
 #include <llvm/Transforms/Scalar/SROA.h>
 #include <llvm/Transforms/Utils/Mem2Reg.h>
@@ -121,6 +122,10 @@ void ObjectEmitter::optimize(llvm::Module& module, int opt_level, BoundsCheckSta
     // GVN, jump threading): by then the paths on which a parse yields 0 are
     // split off, so each check the program wrote dominates what it guards,
     // and the rest of the pipeline still optimises the checks inserted.
+    // u32 masks in 32 bits, after every InstCombine run (see narrow_masks.hpp).
+    pb.registerPeepholeEPCallback([](llvm::FunctionPassManager& fpm, llvm::OptimizationLevel) {
+      fpm.addPass(NarrowMasksPass());
+    });
     pb.registerScalarOptimizerLateEPCallback([stats](llvm::FunctionPassManager& fpm, llvm::OptimizationLevel) {
       fpm.addPass(PacketBoundsPass(stats));
     });

@@ -170,3 +170,23 @@ TEST_CASE("a macro can define programs: one file, two programs") {
   CHECK(out.programs[0].elf_name == "block_ssh");
   CHECK(out.programs[1].elf_name == "block_telnet");
 }
+
+TEST_CASE("u32 masks stay 32-bit: no 64-bit immediates when one address is masked many times") {
+  // A rule set testing one source address against several prefixes: each
+  // rule is `w &= imm; if w == imm` (as clang emits), not a 2-slot ld_imm64.
+  CompileOutput out = must_compile(R"(
+(defprog rules (:type :xdp)
+  (with-ipv4 (data data-end ip)
+    (let ((src (ntohl (ipv4-src-addr ip))))
+      (when (= (logand src #xFFFF0000) #x27650000) (return XDP_DROP))
+      (when (= (logand src #xFF000000) #x13000000) (return XDP_DROP))
+      (when (= (logand src #xFFFFFF00) #xC0A80100) (return XDP_DROP))
+      (when (= (logand src #xFFFFF000) #x0A0B0000) (return XDP_DROP))
+      (when (= (logand src #xFFFFFFF0) #xAC100010) (return XDP_DROP))))
+  XDP_PASS)
+)",
+                                   EmitKind::Assembly);
+  std::string text(out.bytes.begin(), out.bytes.end());
+  CHECK_MESSAGE(text.find(" ll") == std::string::npos, text);
+  CHECK(text.find("&= -65536") != std::string::npos);
+}
