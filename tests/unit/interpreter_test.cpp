@@ -2,8 +2,6 @@
 // values: special forms, lambda lists, builtins and located errors.
 #include <doctest/doctest.h>
 
-#include <pthread.h>
-
 #include <cstdint>
 #include <functional>
 #include <set>
@@ -13,6 +11,7 @@
 #include "diagnostics.hpp"
 #include "expander.hpp"
 #include "interpreter.hpp"
+#include "large_stack.hpp"
 #include "module.hpp"
 #include "reader.hpp"
 #include "value.hpp"
@@ -21,27 +20,9 @@ using namespace whistler;
 
 namespace {
 
-// Runs `work` on a thread with a large stack, as the compiler does, so deep
-// recursion tests measure the interpreter's own limits and not the test's stack.
-void on_large_stack(const std::function<void()>& work) {
-  struct Job {
-    const std::function<void()>* work;
-  } job{&work};
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setstacksize(&attr, size_t{512} << 20);
-  pthread_t thread;
-  int err = pthread_create(
-      &thread, &attr,
-      [](void* arg) -> void* {
-        (*static_cast<Job*>(arg)->work)();
-        return nullptr;
-      },
-      &job);
-  pthread_attr_destroy(&attr);
-  REQUIRE(err == 0);
-  pthread_join(thread, nullptr);
-}
+// As the compiler does, so deep recursion tests measure the interpreter's
+// own limits and not the test's stack.
+void on_large_stack(const std::function<void()>& work) { run_with_large_stack(work); }
 
 struct Lisp {
   Heap heap;
