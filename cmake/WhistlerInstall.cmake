@@ -26,6 +26,8 @@ install(FILES
   DESTINATION ${WHISTLER_CMAKE_DIR})
 
 # Relocatable: the prefix is found relative to the .pc file itself.
+# (RELATIVE_PATH gives "../../" for an ancestor: drop the slash, or paths get "//".)
 file(RELATIVE_PATH WHISTLER_PC_TO_PREFIX "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/prefix")
+string(REGEX REPLACE "/+$" "" WHISTLER_PC_TO_PREFIX "${WHISTLER_PC_TO_PREFIX}")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/whistler.pc.in ${PROJECT_BINARY_DIR}/whistler.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/whistler.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

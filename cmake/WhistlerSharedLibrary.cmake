@@ -4,7 +4,9 @@
 configure_file(${PROJECT_SOURCE_DIR}/include/whistler/version.hpp.in
                ${PROJECT_BINARY_DIR}/include/whistler/version.hpp @ONLY)
 
-add_library(whistler SHARED ${PROJECT_SOURCE_DIR}/compiler/api.cpp)
+add_library(whistler SHARED
+  ${PROJECT_SOURCE_DIR}/compiler/api.cpp
+  ${PROJECT_SOURCE_DIR}/runtime/api.cpp)
 add_library(Whistler::whistler ALIAS whistler)
 target_include_directories(whistler PUBLIC
   $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>

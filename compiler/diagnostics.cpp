@@ -51,13 +51,19 @@ std::string excerpt(const SourceManager& sources, SourceLoc loc) {
   return fmt::format("  {}\n  {}\n", text, caret);
 }
 
+// "file:line:col: " before the severity; nothing for a message without a
+// location ("error: cannot read 'x.lisp': ..."), rather than a made-up place.
+std::string prefix(const Diagnostics& diags, SourceLoc loc) {
+  return loc.valid() ? diags.where(loc) + ": " : std::string();
+}
+
 }  // namespace
 
 std::string Diagnostics::render(const Diagnostic& d) const {
-  std::string out = fmt::format("{}: {}: {}\n", where(d.loc), severity_name(d.severity), d.message);
+  std::string out = fmt::format("{}{}: {}\n", prefix(*this, d.loc), severity_name(d.severity), d.message);
   out += excerpt(sources_, d.loc);
   for (const auto& n : d.notes) {
-    out += fmt::format("{}: note: {}\n", where(n.loc), n.message);
+    out += fmt::format("{}note: {}\n", prefix(*this, n.loc), n.message);
     out += excerpt(sources_, n.loc);
   }
   if (!d.hint.empty()) out += fmt::format("  hint: {}\n", d.hint);

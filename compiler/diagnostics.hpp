@@ -45,7 +45,8 @@ class Diagnostics {
   const std::vector<Diagnostic>& all() const { return list_; }
   void clear() { list_.clear(); errors_ = 0; }
 
-  // Render one diagnostic (with its source line and caret) or all of them.
+  // Render one diagnostic (with its source line and caret) or all of them:
+  // "file:line:col: error: message", or "error: message" without a location.
   std::string render(const Diagnostic& d) const;
   std::string render_all() const;
   // "file:line:col" for a location ("<unknown>" when it has none).

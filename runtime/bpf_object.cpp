@@ -37,6 +37,14 @@ std::string without_memlock_advice(const std::string& text) {
   return out;
 }
 
+// strerror() for errno values, libbpf's own text for its error codes
+// (LIBBPF_ERRNO__*, 4000 and up: "Unknown error 4001" otherwise).
+std::string error_text(int err) {
+  char buf[256];
+  if (err >= 4000 && libbpf_strerror(err, buf, sizeof buf) == 0) return buf;
+  return std::strerror(err);
+}
+
 }  // namespace
 
 std::string to_elf_name(const std::string& name) {
@@ -76,7 +84,7 @@ std::unique_ptr<BpfObject> BpfObject::finish_open(bpf_object*, std::string buffe
   if (!self->obj_) {
     int err = errno;
     self->obj_ = nullptr;
-    error = {fmt::format("cannot open BPF object {}: {}", what, std::strerror(err)),
+    error = {fmt::format("cannot open BPF object {}: {}", what, error_text(err)),
              "is it an ELF object for the BPF target (whistlerc -o FILE.o)?", err, capture.text(), ErrorKind::BadValue};
     return nullptr;
   }

@@ -485,7 +485,7 @@ TEST_CASE("render_all sorts by file and position; notes and unknown locations re
   CHECK(diags.error_count() == 3);
   CHECK(diags.has_errors());
   CHECK(diags.render_all() ==
-        "<unknown>: error: nowhere\n"
+        "error: nowhere\n"
         "a.lisp:1:1: error: early in a\n"
         "  first line\n"
         "  ^\n"
