@@ -7,6 +7,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -90,29 +91,53 @@ Check check_bpffs() {
 
 Check check_capabilities() {
   runtime::Privileges p = runtime::current_privileges();
-  std::string have, missing;
-  auto add = [](std::string& s, const char* n) { s += (s.empty() ? "" : " ") + std::string(n); };
-  (p.bpf ? add(have, "CAP_BPF") : add(missing, "CAP_BPF"));
-  (p.perfmon ? add(have, "CAP_PERFMON") : add(missing, "CAP_PERFMON"));
-  (p.net_admin ? add(have, "CAP_NET_ADMIN") : add(missing, "CAP_NET_ADMIN"));
+  std::string have, missing, needs;
+  auto add = [](std::string& s, const std::string& n, const char* sep = " ") {
+    if (!s.empty()) s += sep;
+    s += n;
+  };
+  auto check = [&](bool present, const char* name, const char* what) {
+    if (present) {
+      add(have, name);
+    } else {
+      add(missing, name);
+      add(needs, fmt::format("{} {}", name, what), "; ");
+    }
+  };
+  check(p.bpf, "CAP_BPF", "is needed to load programs and create maps");
+  check(p.perfmon, "CAP_PERFMON", "is needed to load packet-parsing programs (without it the verifier refuses packet pointer arithmetic)");
+  check(p.net_admin, "CAP_NET_ADMIN", "is needed to attach programs to interfaces");
   if (missing.empty())
     return {"capabilities", p.sys_admin ? Level::Ok : Level::Info,
             fmt::format("{}{}", have, p.sys_admin ? " CAP_SYS_ADMIN" : "; without CAP_SYS_ADMIN, other processes' programs and links show without names"),
             ""};
-  return {"capabilities", Level::Fail,
-          fmt::format("missing {}: loading needs CAP_BPF and CAP_PERFMON, attaching needs CAP_NET_ADMIN", missing),
-          "run as root, or: sudo setcap cap_bpf,cap_perfmon,cap_net_admin+ep $(which whistler)"};
+  std::string caps;
+  for (const char* c : {"CAP_BPF", "CAP_PERFMON", "CAP_NET_ADMIN"})
+    if (missing.find(c) != std::string::npos) add(caps, fmt::format("cap_{}", std::string(c + 4)), ",");
+  for (auto& ch : caps) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return {"capabilities", Level::Fail, fmt::format("missing {}: {}", missing, needs),
+          fmt::format("run as root, or grant them: sudo setcap {}+ep $(which whistler)", caps)};
 }
 
-Check check_trial_load() {
-  // r0 = XDP_PASS; exit
+// r0 = XDP_PASS; exit, loaded as an XDP program (-1 with errno on failure).
+int load_probe() {
   bpf_insn insns[2] = {};
   insns[0].code = BPF_ALU64 | BPF_MOV | BPF_K;
   insns[0].dst_reg = BPF_REG_0;
   insns[0].imm = 2;
   insns[1].code = BPF_JMP | BPF_EXIT;
-  runtime::LibbpfLogCapture capture;
-  int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "whistler_probe", "GPL", insns, 2, nullptr);
+  int fd, err;
+  {
+    runtime::LibbpfLogCapture capture;
+    fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "whistler_probe", "GPL", insns, 2, nullptr);
+    err = errno;
+  }
+  errno = err;
+  return fd;
+}
+
+Check check_trial_load() {
+  int fd = load_probe();
   if (fd >= 0) {
     close(fd);
     return {"load", Level::Ok, "the kernel loads XDP programs", ""};
@@ -125,7 +150,25 @@ Check check_trial_load() {
 Check check_jit() {
   std::string v = read_first_line("/proc/sys/net/core/bpf_jit_enable");
   if (v == "1" || v == "2") return {"jit", Level::Ok, "the BPF JIT is enabled", ""};
-  if (v.empty()) return {"jit", Level::Info, "cannot read /proc/sys/net/core/bpf_jit_enable", ""};
+  if (v.empty()) {
+    // The sysctl exists only in the host's network namespace: ask the kernel
+    // whether it compiled a program.
+    int fd = load_probe();
+    if (fd < 0)
+      return {"jit", Level::Info,
+              "cannot tell whether the BPF JIT is enabled: /proc/sys/net/core/bpf_jit_enable is not readable here "
+              "and no program could be loaded",
+              ""};
+    bpf_prog_info info{};
+    uint32_t len = sizeof info;
+    bool known = bpf_obj_get_info_by_fd(fd, &info, &len) == 0;
+    close(fd);
+    if (known && info.jited_prog_len > 0) return {"jit", Level::Ok, "the BPF JIT is enabled (a probe program was JIT-compiled)", ""};
+    if (known)
+      return {"jit", Level::Warn, "the BPF JIT is disabled: programs run interpreted, much slower",
+              "sysctl -w net.core.bpf_jit_enable=1 (in the host's network namespace)"};
+    return {"jit", Level::Info, "cannot read /proc/sys/net/core/bpf_jit_enable", ""};
+  }
   return {"jit", Level::Warn, "the BPF JIT is disabled: programs run interpreted, much slower",
           "sysctl -w net.core.bpf_jit_enable=1"};
 }

@@ -1,4 +1,12 @@
 // Exit status of the `whistler` commands.
+//   whistler detach --iface IF: kExitOk also when nothing was attached there
+//     (it says "nothing to detach: ..."): detaching is idempotent, so cleanup
+//     scripts can run it unconditionally; a missing interface is kExitRefused.
+//   whistler repl: kExitOk at :quit or the end of input; when the input is not
+//     a terminal, kExitProgramErrors if any form failed (so scripts notice);
+//     kExitRefused if something it attached could not be detached at the end.
+//   whistler doctor: kExitRefused when a check fails (warnings do not count).
+//   whistler status: kExitRefused for a missing --iface or a failed query.
 #pragma once
 
 namespace whistler {

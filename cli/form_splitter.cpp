@@ -17,6 +17,7 @@ SplitResult split_forms(const std::string& text) {
   int depth = 0;
   auto finish = [&](size_t end) {
     r.forms.push_back(text.substr(start, end - start));
+    r.offsets.push_back(start);
     start = std::string::npos;
   };
   while (i < n) {
@@ -26,6 +27,7 @@ SplitResult split_forms(const std::string& text) {
       continue;
     }
     if (c == '#' && i + 1 < n && text[i + 1] == '|') {
+      size_t comment_start = i;
       int nest = 1;
       i += 2;
       while (i < n && nest > 0) {
@@ -41,7 +43,9 @@ SplitResult split_forms(const std::string& text) {
       }
       if (nest > 0) {
         r.incomplete = true;
-        r.rest = text.substr(start == std::string::npos ? 0 : start);
+        // From the open datum, or from the comment (forms before it are complete).
+        r.rest_offset = start == std::string::npos ? comment_start : start;
+        r.rest = text.substr(r.rest_offset);
         return r;
       }
       continue;
@@ -57,6 +61,7 @@ SplitResult split_forms(const std::string& text) {
       if (i >= n) {
         r.incomplete = true;
         r.rest = text.substr(start);
+        r.rest_offset = start;
         return r;
       }
       ++i;
@@ -100,6 +105,7 @@ SplitResult split_forms(const std::string& text) {
   if (start != std::string::npos) {
     r.incomplete = true;
     r.rest = text.substr(start);
+    r.rest_offset = start;
   }
   return r;
 }

@@ -10,8 +10,10 @@ namespace whistler {
 
 struct SplitResult {
   std::vector<std::string> forms;  // each complete top-level datum, as typed
+  std::vector<size_t> offsets;     // where each form starts in the text
   bool incomplete = false;         // the text ends inside a datum
   std::string rest;                // the unfinished datum (when incomplete)
+  size_t rest_offset = 0;          // where `rest` starts in the text
 };
 
 // Comments between forms are dropped; a stray ')' is returned as a form of

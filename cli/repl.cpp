@@ -29,6 +29,20 @@ std::string default_history_file() {
   return home && *home ? std::string(home) + "/.whistler_history" : std::string();
 }
 
+// The position of `offset` in `text`, whose first character is at `start`.
+FormOrigin origin_at(const std::string& text, size_t offset, const FormOrigin& start) {
+  FormOrigin o = start;
+  size_t line_start = std::string::npos;
+  for (size_t i = 0; i < offset && i < text.size(); ++i)
+    if (text[i] == '\n') {
+      ++o.line;
+      line_start = i + 1;
+    }
+  o.column = line_start == std::string::npos ? start.column + static_cast<int>(offset)
+                                             : static_cast<int>(offset - line_start) + 1;
+  return o;
+}
+
 }  // namespace
 
 int repl_command(const ReplArgs& args) {
@@ -39,6 +53,20 @@ int repl_command(const ReplArgs& args) {
   ReplSession session(options, std::cout, std::cerr);
   install_termination_handlers();
   bool any_error = false;
+  // Errors never end the session: not even an unexpected exception.
+  auto evaluate = [&](const std::string& form, const FormOrigin& origin) {
+    bool ok = false;
+    try {
+      ok = session.evaluate(form, origin);
+    } catch (const std::exception& e) {
+      std::cerr << "error: internal error: " << e.what() << "\n";
+    } catch (const AbortForm&) {
+      std::cerr << "error: the form was abandoned\n";
+    }
+    any_error |= !ok;
+    std::cout.flush();
+    std::cerr.flush();
+  };
 
   for (const auto& file : args.load_files) {
     std::ifstream in(file);
@@ -49,7 +77,10 @@ int repl_command(const ReplArgs& args) {
     }
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     SplitResult split = split_forms(text);
-    for (const auto& f : split.forms) any_error |= !session.evaluate(f);
+    FormOrigin start;
+    start.name = file;
+    for (size_t i = 0; i < split.forms.size(); ++i)
+      evaluate(split.forms[i], origin_at(text, split.offsets[i], start));
     if (split.incomplete) {
       std::cerr << fmt::format("error: {} ends inside a form: {}\n", file, split.rest.substr(0, 60));
       any_error = true;
@@ -60,46 +91,64 @@ int repl_command(const ReplArgs& args) {
     std::cout << fmt::format("Whistler {} REPL. :help lists the forms, :quit (or Ctrl-D) ends the session.\n", WHISTLER_VERSION);
   std::string buffer;
   std::string line;
+  // Piped input: diagnostics give the line and column in it.
+  FormOrigin buffer_start;
+  if (!editor.interactive()) buffer_start.name = "<stdin>";
+  int lines_read = 0;
+  // Ctrl-C at a terminal drops the unfinished form (or interrupts the form
+  // running) and the session goes on; SIGTERM, SIGHUP, and any of them on
+  // piped input, end it (detaching what it attached).
+  auto interrupted_at_terminal = [&] {
+    if (!termination_requested() || termination_signal() != SIGINT || !editor.interactive()) return false;
+    install_termination_handlers();  // clears the request
+    return true;
+  };
   while (!session.quit_requested()) {
+    if (termination_requested() && !interrupted_at_terminal()) break;
     const char* prompt = buffer.empty() ? "whistler> " : "     ...> ";
-    if (!editor.read_line(prompt, line)) {
-      if (termination_requested() && termination_signal() == SIGINT && editor.interactive()) break;
-      break;  // end of input
-    }
-    if (termination_requested()) {
-      if (termination_signal() != SIGINT || !editor.interactive()) break;
-      // Ctrl-C at the prompt drops the unfinished form.
-      install_termination_handlers();
+    bool got = editor.read_line(prompt, line);
+    if (interrupted_at_terminal()) {
+      if (!buffer.empty()) std::cout << "; input discarded\n";
+      std::cout.flush();
       buffer.clear();
-      std::cout << "; input discarded\n";
       continue;
     }
+    if (termination_requested() || !got) break;  // a signal, or the end of input
+    if (buffer.empty() && !editor.interactive()) {
+      buffer_start.line = lines_read + 1;
+      buffer_start.column = 1;
+    }
+    ++lines_read;
     buffer += line;
     buffer += '\n';
     SplitResult split = split_forms(buffer);
     if (split.incomplete && split.forms.empty()) continue;
     editor.add_history(buffer.substr(0, buffer.size() - 1));
-    for (const auto& form : split.forms) {
-      bool ok = false;
-      try {
-        ok = session.evaluate(form);
-      } catch (const std::exception& e) {
-        std::cerr << "error: internal error: " << e.what() << "\n";
-      } catch (const AbortForm&) {
-        std::cerr << "error: the form was abandoned\n";
-      }
-      any_error |= !ok;
-      std::cout.flush();
-      if (session.quit_requested()) break;
+    for (size_t i = 0; i < split.forms.size(); ++i) {
+      evaluate(split.forms[i], editor.interactive() ? FormOrigin{} : origin_at(buffer, split.offsets[i], buffer_start));
+      if (session.quit_requested() || termination_requested()) break;
     }
-    buffer = split.incomplete ? split.rest + "\n" : std::string();
+    if (interrupted_at_terminal()) {
+      std::cout << "; interrupted\n";
+      std::cout.flush();
+      buffer.clear();
+      continue;
+    }
+    if (split.incomplete) {
+      if (!editor.interactive()) buffer_start = origin_at(buffer, split.rest_offset, buffer_start);
+      buffer = buffer.substr(split.rest_offset);
+    } else {
+      buffer.clear();
+    }
   }
-  if (!buffer.empty() && !session.quit_requested()) {
+  if (!buffer.empty() && !session.quit_requested() && !termination_requested()) {
     std::cerr << fmt::format("error: the input ended inside a form: {}\n", buffer.substr(0, 60));
     any_error = true;
   }
-  session.close();
+  // Something the session attached that stays attached is worth an exit status of its own.
+  bool detached = session.close();
   restore_termination_handlers();
+  if (!detached) return kExitRefused;
   if (editor.interactive()) return kExitOk;
   return any_error ? kExitProgramErrors : kExitOk;
 }

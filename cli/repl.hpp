@@ -15,7 +15,8 @@ struct ReplArgs {
 };
 
 // Exit status: 0 when the session ends with :quit or end of input; when the
-// input is not a terminal, 1 if any form failed (so scripts notice).
+// input is not a terminal, 1 if any form failed (so scripts notice); 3 when
+// a program the session attached could not be detached at the end.
 int repl_command(const ReplArgs& args);
 
 }  // namespace whistler

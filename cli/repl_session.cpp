@@ -1,9 +1,15 @@
 #include "repl_session.hpp"
 
+#include "large_stack.hpp"
+
 #include <bpf/libbpf.h>
 #include <fmt/format.h>
+#include <linux/bpf.h>
 
+#include <algorithm>
+#include <cstring>
 #include <ostream>
+#include <regex>
 
 #include "error_report.hpp"
 #include "interfaces.hpp"
@@ -48,6 +54,47 @@ CompileOptions compile_options(const ReplOptions& o) {
 
 bool truthy(Value* v) { return v && v->tag != Tag::Nil; }
 
+// Maps indexed 0 .. max-entries - 1, where the kernel reports any other index
+// as "full" (E2BIG) or missing.
+bool array_like(const runtime::MapHandle& h) {
+  switch (h.info().type_id) {
+    case BPF_MAP_TYPE_ARRAY:
+    case BPF_MAP_TYPE_PERCPU_ARRAY:
+    case BPF_MAP_TYPE_PROG_ARRAY:
+    case BPF_MAP_TYPE_DEVMAP:
+    case BPF_MAP_TYPE_CPUMAP:
+    case BPF_MAP_TYPE_XSKMAP:
+    case BPF_MAP_TYPE_ARRAY_OF_MAPS:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void replace_all(std::string& s, const std::string& from, const std::string& to) {
+  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);
+}
+
+// The runtime's advice names `whistler run`'s options; in the REPL they are
+// keyword arguments of (attach-xdp ...).
+std::string repl_spelling(std::string text) {
+  static const std::regex mode(R"(--mode (xdpdrv|xdpgeneric|xdpoffload|xdp)\b)");
+  text = std::regex_replace(text, mode, ":mode \"$1\"");
+  replace_all(text, "--persist netlink", ":persist \"netlink\"");
+  replace_all(text, "--persist link", ":persist \"link\"");
+  replace_all(text, "--replace", ":replace t");
+  replace_all(text, "(--verbose shows", "(`whistler repl --verbose` shows");
+  return text;
+}
+
+// The form's text placed at its line and column, so that diagnostics (and the
+// line information in the object) give positions in the input.
+std::string positioned(const std::string& text, const FormOrigin& origin) {
+  if (origin.relative()) return text;
+  return std::string(static_cast<size_t>(std::max(origin.line - 1, 0)), '\n') +
+         std::string(static_cast<size_t>(std::max(origin.column - 1, 0)), ' ') + text;
+}
+
 }  // namespace
 
 const char* ReplSession::help_text() {
@@ -61,7 +108,7 @@ Runtime forms:
   (detach-xdp PROG "IFACE")                detach what this session attached
   (map-get MAP KEY)   (map-put MAP KEY VALUE)   (map-del MAP KEY)   (map-dump MAP)
       keys and values: 42, XDP_DROP, "10.0.0.1", (1 2 3), (:field value ...)
-  (pin PROG-OR-MAP "/sys/fs/bpf/PATH")
+  (pin PROG-OR-MAP ["/sys/fs/bpf/PATH"])   without PATH: /sys/fs/bpf/whistler/NAME
   (test-run PROG BYTES [:repeat N])        BYTES: "hex..." or (byte byte ...)
 Commands:
   :help  :list (definitions)  :status (attachments and verdict counts)  :quit
@@ -84,7 +131,7 @@ bool ReplSession::fail(const std::string& message, const std::string& hint) {
 }
 
 bool ReplSession::fail(const runtime::RuntimeError& e) {
-  err_ << format_runtime_error(e, options_.verbose, "");
+  err_ << repl_spelling(format_runtime_error(e, options_.verbose, ""));
   err_.flush();
   return false;
 }
@@ -98,12 +145,12 @@ void ReplSession::print_new_diagnostics(size_t from, bool errors_only) {
   err_.flush();
 }
 
-bool ReplSession::evaluate(const std::string& raw) {
+bool ReplSession::evaluate(const std::string& raw, const FormOrigin& origin) {
   std::string text = trim(raw);
   if (text.empty()) return true;
   if (text[0] == ':') return command(text);
   size_t before = compilation_->diags().all().size();
-  uint32_t id = compilation_->sources().add("<repl>", text);
+  uint32_t id = compilation_->sources().add(origin.name, positioned(text, origin));
   Reader reader(compilation_->heap(), compilation_->diags(), id);
   Value* form = nullptr;
   try {
@@ -127,7 +174,7 @@ bool ReplSession::evaluate(const std::string& raw) {
     out_ << runtime::format_lisp(*v) << "\n";
     return true;
   }
-  return define(text, form);
+  return define(text, origin, form);
 }
 
 bool ReplSession::command(const std::string& text) {
@@ -170,7 +217,7 @@ bool ReplSession::command(const std::string& text) {
   return fail(fmt::format("unknown command '{}'", cmd), "the commands are :help, :list, :status and :quit");
 }
 
-bool ReplSession::define(const std::string& text, Value* form) {
+bool ReplSession::define(const std::string& text, const FormOrigin& origin, Value* form) {
   const Symbol* head = head_symbol(form);
   std::string kind = head ? definition_kind(head->name) : "form";
   std::string name;
@@ -184,6 +231,7 @@ bool ReplSession::define(const std::string& text, Value* form) {
   d.name = name;
   d.key = name.empty() ? "form " + text : head->name + " " + name;
   d.text = text;
+  d.origin = origin;
   std::vector<Definition> defs = defs_;
   size_t changed = defs.size();
   bool replaced = false;
@@ -201,6 +249,11 @@ bool ReplSession::define(const std::string& text, Value* form) {
   if (!rebuild(std::move(defs), changed)) return false;
   if (d.kind == "form") out_ << "; ok\n";
   else out_ << fmt::format("; {} {} {}\n", replaced ? "redefined" : "defined", d.kind, d.name);
+  if (replaced)
+    for (const auto& a : attachments_)
+      if (a.attachment && a.attachment->active())
+        out_ << fmt::format("; {} still runs the earlier {}; (attach-xdp {} \"{}\" :replace t) swaps in the new definitions\n",
+                            a.attachment->ifname(), a.program, a.program, a.attachment->ifname());
   out_.flush();
   return true;
 }
@@ -208,13 +261,21 @@ bool ReplSession::define(const std::string& text, Value* form) {
 bool ReplSession::rebuild(std::vector<Definition> defs, size_t changed) {
   auto c = std::make_unique<Compilation>(compile_options(options_));
   uint32_t changed_file = 0;
-  for (size_t i = 0; i < defs.size(); ++i) {
-    std::string name = i == changed ? "<repl>" : fmt::format("<repl: {}>", defs[i].key.substr(0, 40));
-    c->add_source(name, defs[i].text);
-    if (i == changed) changed_file = static_cast<uint32_t>(c->sources().size() - 1);
-  }
   CompileOutput output;
-  if (!c->diags().has_errors()) output = c->generate(EmitKind::Object);
+  // One large-stack thread for the whole rebuild, not one per definition.
+  run_with_large_stack([&] {
+    for (size_t i = 0; i < defs.size(); ++i) {
+      const Definition& d = defs[i];
+      if (d.origin.relative()) {
+        std::string name = i == changed ? "<repl>" : fmt::format("<repl: {}>", d.key.substr(0, 40));
+        c->add_source(name, d.text);
+      } else {
+        c->add_source(d.origin.name, positioned(d.text, d.origin));
+      }
+      if (i == changed) changed_file = static_cast<uint32_t>(c->sources().size() - 1);
+    }
+    if (!c->diags().has_errors()) output = c->generate(EmitKind::Object);
+  });
   if (c->diags().has_errors() || !output.ok) {
     err_ << c->diags().render_all();
     if (!c->diags().has_errors()) err_ << "error: code generation failed\n";
@@ -265,8 +326,9 @@ const ProgramDef* ReplSession::program_arg(Value* v) {
   const ProgramDef* p = name ? find_program_named(compilation_->module(), *name) : nullptr;
   if (!p) {
     std::string defined = program_names(compilation_->module());
-    fail(name ? fmt::format("no program named '{}'", *name) : fmt::format("expected a program name, got {}", print(v)),
-         defined.empty() ? "define one with (defprog NAME (:type :xdp) ...)" : "programs: " + defined);
+    std::string what = name ? fmt::format("no program named '{}'", *name) : fmt::format("expected a program name, got {}", print(v));
+    if (name && find_map_named(compilation_->module(), *name)) what = fmt::format("'{}' is a map, not a program", *name);
+    fail(what, defined.empty() ? "define one with (defprog NAME (:type :xdp) ...)" : "programs: " + defined);
   }
   return p;
 }
@@ -282,13 +344,25 @@ bool ReplSession::map_view_arg(Value* v, MapArgument& out) {
   return true;
 }
 
+bool ReplSession::check_index(const MapArgument& ctx, const std::string& key, const char* form) {
+  const auto& h = ctx.view->handle;
+  if (!array_like(h) || key.size() != 4) return true;
+  uint32_t index = 0;
+  std::memcpy(&index, key.data(), 4);
+  if (index < h.info().max_entries) return true;
+  return fail(fmt::format("{} {}: index {} is outside the array (its indexes are 0 to {})", form, ctx.def->name->name, index,
+                          h.info().max_entries - 1),
+              "give the map a larger :max-entries to have more slots");
+}
+
 const MapDef* ReplSession::map_arg(Value* v) {
   auto name = name_argument(v);
   const MapDef* m = name ? find_map_named(compilation_->module(), *name) : nullptr;
   if (!m) {
     std::string defined = map_names(compilation_->module());
-    fail(name ? fmt::format("no map named '{}'", *name) : fmt::format("expected a map name, got {}", print(v)),
-         defined.empty() ? "define one with (defmap NAME :type ...)" : "maps: " + defined);
+    std::string what = name ? fmt::format("no map named '{}'", *name) : fmt::format("expected a map name, got {}", print(v));
+    if (name && find_program_named(compilation_->module(), *name)) what = fmt::format("'{}' is a program, not a map", *name);
+    fail(what, defined.empty() ? "define one with (defmap NAME :type ...)" : "maps: " + defined);
   }
   return m;
 }
@@ -375,10 +449,17 @@ bool ReplSession::do_attach(const std::vector<Value*>& args) {
   for (auto& a : attachments_) {
     if (!a.attachment || !a.attachment->active() || a.attachment->ifname() != *iface_name) continue;
     if (a.attachment->status() != runtime::AttachmentStatus::Attached) continue;
+    // Replacing keeps the mode: a program cannot move between native and generic atomically.
+    bool same_mode = attach.mode == runtime::XdpMode::Auto || attach.mode == a.attachment->mode();
+    std::string running = fmt::format("{} already runs {} (id {}) in {} mode, attached by this session", *iface_name,
+                                      a.program, a.attachment->prog_id(), runtime::xdp_mode_description(a.attachment->mode()));
+    if (!same_mode)
+      return fail(running + fmt::format("; it cannot be replaced by a program in {} mode", runtime::xdp_mode_description(attach.mode)),
+                  fmt::format("(detach-xdp {} \"{}\") first, or replace it in {} mode (:mode \"{}\" :replace t)", a.program,
+                              *iface_name, runtime::xdp_mode_description(a.attachment->mode()),
+                              runtime::xdp_mode_spelling(a.attachment->mode())));
     if (!attach.replace)
-      return fail(fmt::format("{} already runs {} (id {}) in {} mode, attached by this session", *iface_name, a.program,
-                              a.attachment->prog_id(), runtime::xdp_mode_description(a.attachment->mode())),
-                  fmt::format("(detach-xdp {} \"{}\") first, or replace it atomically with :replace t", a.program, *iface_name));
+      return fail(running, fmt::format("(detach-xdp {} \"{}\") first, or replace it atomically with :replace t", a.program, *iface_name));
     runtime::BpfObject* obj = ensure_loaded();
     if (!obj) return false;
     runtime::RuntimeError e;
@@ -459,6 +540,7 @@ bool ReplSession::do_map_get(const std::vector<Value*>& args) {
   std::string error, key;
   auto k = to_decoded_value(args[1], *compilation_, error);
   if (!k || !runtime::encode(ctx.view->layouts.key, *k, key, error)) return fail(fmt::format("map-get {}: key: {}", ctx.def->name->name, error));
+  if (!check_index(ctx, key, "map-get")) return false;
   runtime::RuntimeError e;
   auto value = ctx.view->handle.get(key, e);
   if (!value) {
@@ -485,6 +567,7 @@ bool ReplSession::do_map_put(const std::vector<Value*>& args) {
   std::string error, key, value;
   auto k = to_decoded_value(args[1], *compilation_, error);
   if (!k || !runtime::encode(ctx.view->layouts.key, *k, key, error)) return fail(fmt::format("map-put {}: key: {}", ctx.def->name->name, error));
+  if (!check_index(ctx, key, "map-put")) return false;
   // Program arrays take programs, device maps interfaces.
   std::optional<runtime::DecodedValue> v;
   auto name = args[2]->tag == Tag::Sym || args[2]->tag == Tag::Str ? name_argument(args[2]) : std::nullopt;
@@ -545,7 +628,7 @@ bool ReplSession::do_map_dump(const std::vector<Value*>& args) {
 }
 
 bool ReplSession::do_pin(const std::vector<Value*>& args) {
-  if (args.empty() || args.size() > 2) return fail("(pin PROG-OR-MAP \"/sys/fs/bpf/PATH\")");
+  if (args.empty() || args.size() > 2) return fail("(pin PROG-OR-MAP [\"/sys/fs/bpf/PATH\"])");
   auto name = name_argument(args[0]);
   if (!name) return fail(fmt::format("expected a program or map name, got {}", print(args[0])));
   std::string path;
@@ -599,9 +682,10 @@ bool ReplSession::do_test_run(const std::vector<Value*>& args) {
   return true;
 }
 
-void ReplSession::close() {
-  if (closed_) return;
+bool ReplSession::close() {
+  if (closed_) return true;
   closed_ = true;
+  bool ok = true;
   for (auto& a : attachments_) {
     if (!a.attachment || !a.attachment->active()) continue;
     if (a.attachment->persistence() != runtime::Persistence::None) {
@@ -613,7 +697,7 @@ void ReplSession::close() {
     runtime::RuntimeError e;
     runtime::AttachmentStatus before;
     if (!a.attachment->detach(e, &before)) {
-      fail(e);
+      ok = fail(e);
       continue;
     }
     if (before == runtime::AttachmentStatus::Attached)
@@ -621,6 +705,7 @@ void ReplSession::close() {
   }
   attachments_.clear();
   out_.flush();
+  return ok;
 }
 
 }  // namespace whistler

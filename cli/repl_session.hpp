@@ -24,6 +24,17 @@ struct ReplOptions {
   bool verbose = false;
 };
 
+// Where a form was typed, for the locations of its diagnostics. The default
+// ("<repl>", line 1) numbers lines within the form, as a terminal session
+// shows them; input read from a pipe or a file (`<stdin>`, --load FILE)
+// gives the form's line and column there, so errors point into the file.
+struct FormOrigin {
+  std::string name = "<repl>";
+  int line = 1;
+  int column = 1;
+  bool relative() const { return name == "<repl>"; }
+};
+
 class ReplSession {
  public:
   ReplSession(ReplOptions options, std::ostream& out, std::ostream& err);
@@ -33,10 +44,11 @@ class ReplSession {
 
   // Evaluates one top-level datum (a definition, a runtime form or a
   // :command). Results go to `out`, errors to `err`; false on an error.
-  bool evaluate(const std::string& text);
+  bool evaluate(const std::string& text, const FormOrigin& origin = {});
   bool quit_requested() const { return quit_; }
-  // Detaches what the session attached (persistent attachments stay). Idempotent.
-  void close();
+  // Detaches what the session attached (persistent attachments stay).
+  // Idempotent; false when something could not be detached (and said so).
+  bool close();
 
   static const char* help_text();
 
@@ -46,6 +58,7 @@ class ReplSession {
     std::string kind;  // "program", "map", "struct", "function", "macro", "constant", "form"
     std::string name;
     std::string text;
+    FormOrigin origin;
   };
   struct SessionAttachment {
     std::string program;                          // Whistler name
@@ -54,7 +67,7 @@ class ReplSession {
   };
 
   bool command(const std::string& text);
-  bool define(const std::string& text, Value* form);
+  bool define(const std::string& text, const FormOrigin& origin, Value* form);
   bool rebuild(std::vector<Definition> defs, size_t changed);
   bool runtime_form(const std::string& head, Value* form);
   runtime::BpfObject* ensure_loaded();
@@ -80,6 +93,8 @@ class ReplSession {
   };
   // The map named by `v`, loaded, with its key and value layouts.
   bool map_view_arg(Value* v, MapArgument& out);
+  // Array-like maps: the index must be below max-entries.
+  bool check_index(const MapArgument& ctx, const std::string& key, const char* form);
   // Keyword arguments after `positional` positional ones; false on a stray argument.
   bool keywords(const std::vector<Value*>& args, size_t positional, const std::vector<std::string>& allowed,
                 std::vector<std::pair<std::string, Value*>>& out, const char* form);

@@ -9,6 +9,10 @@ namespace whistler {
 
 namespace {
 
+// True on a thread this file started: work there runs in place, so nested
+// calls (the REPL rebuilding many definitions) start no more threads.
+thread_local bool on_large_stack = false;
+
 struct Job {
   const std::function<void()>* work;
   std::exception_ptr error;
@@ -16,6 +20,7 @@ struct Job {
 
 void* run(void* arg) {
   auto* job = static_cast<Job*>(arg);
+  on_large_stack = true;
   try {
     (*job->work)();
   } catch (...) {
@@ -27,6 +32,10 @@ void* run(void* arg) {
 }  // namespace
 
 void run_with_large_stack(const std::function<void()>& work) {
+  if (on_large_stack) {
+    work();
+    return;
+  }
   constexpr size_t kStack = size_t{512} << 20;
   Job job{&work, nullptr};
   pthread_attr_t attr;

@@ -86,7 +86,7 @@ TEST_CASE("run --mode xdpdrv: native mode on veth counts real drops, Ctrl-C deta
   drop9999_in_mode("xdpdrv", "native", 1);
 }
 
-TEST_CASE("run --mode xdp: the kernel chooses native on veth; Ctrl-C detaches") {
+TEST_CASE("run --mode xdp: the kernel chooses native on veth, Ctrl-C detaches") {
   SKIP_UNLESS_ROOT();
   drop9999_in_mode("xdp", "native", 1);
 }
@@ -107,7 +107,7 @@ TEST_CASE("run without --json prints a status line with the verdict counts and d
   CHECK_FALSE(link_xdp(pair.a.name(), pair.a_if).attached);
 }
 
-TEST_CASE("run: SIGTERM detaches like Ctrl-C; kill -9 leaves nothing attached either (BPF link)") {
+TEST_CASE("run: SIGTERM detaches like Ctrl-C, kill -9 leaves nothing attached either (BPF link)") {
   SKIP_UNLESS_ROOT();
   VethPair pair;
   {
@@ -135,7 +135,7 @@ TEST_CASE("run: SIGTERM detaches like Ctrl-C; kill -9 leaves nothing attached ei
   }
 }
 
-TEST_CASE("run: a second run on the same interface is refused with the program's name, id and mode; --replace swaps atomically") {
+TEST_CASE("run: a second run on the same interface is refused with the program's name, id and mode, --replace swaps atomically") {
   SKIP_UNLESS_ROOT();
   VethPair pair;
   Process first(run_args(example("drop9999.lisp"), pair.a_if, "xdpgeneric"), in_ns(pair.a.name()));
@@ -211,7 +211,7 @@ TEST_CASE("run: a missing interface is refused with the list of those that exist
   CHECK(e["kind"] == "interface-missing");
 }
 
-TEST_CASE("run --mode xdpdrv on lo: the driver has no native XDP; the message points to generic mode") {
+TEST_CASE("run --mode xdpdrv on lo: the driver has no native XDP, the message points to generic mode") {
   SKIP_UNLESS_ROOT();
   VethPair pair;
   Result r = run({whistler_path(), "run", example("drop9999.lisp"), "--iface", "lo", "--mode", "xdpdrv"}, in_ns(pair.a.name()));
@@ -295,7 +295,7 @@ TEST_CASE("run without CAP_BPF, CAP_PERFMON or CAP_NET_ADMIN: the message names 
   CHECK_FALSE(link_xdp(pair.a.name(), pair.a_if).attached);
 }
 
-TEST_CASE("run: a verifier rejection is reported at the .lisp line; --verbose adds the raw log; nothing is attached") {
+TEST_CASE("run: a verifier rejection is reported at the .lisp line, --verbose adds the raw log, nothing is attached") {
   SKIP_UNLESS_ROOT();
   VethPair pair;
   TempDir dir;
@@ -364,7 +364,7 @@ TEST_CASE("run: ring buffer records are printed as they arrive, decoded with the
   CHECK_FALSE(link_xdp(pair.a.name(), pair.a_if).attached);
 }
 
-TEST_CASE("run --persist link: stays attached after exit, pinned; status shows it; detach removes program and pins") {
+TEST_CASE("run --persist link: stays attached after exit, pinned, status shows it, detach removes program and pins") {
   SKIP_UNLESS_ROOT();
   VethPair pair;
   TempBpffs bpffs;
@@ -392,7 +392,7 @@ TEST_CASE("run --persist link: stays attached after exit, pinned; status shows i
   CHECK(s["interfaces"][0]["xdp"][0]["mode"] == "generic");
   CHECK(s["interfaces"][0]["xdp"][0]["attached_via"] == "link");
   CHECK(s["interfaces"][0]["xdp"][0]["link_pins"][0] == link_pin);
-  CHECK(s["pins"].size() == 5);  // the link and four maps
+  CHECK(s["pins"].size() == 4);  // the link and three maps: packets, bytes, verdict_counts
 
   // A second persistent run is refused: the pinned program still runs.
   Result again = run(run_args(example("drop9999.lisp"), pair.a_if, "xdpgeneric", {"--persist", "link"}), in_a);
@@ -443,7 +443,7 @@ TEST_CASE("run --persist netlink: attached through netlink, stays after exit, wh
   CHECK_FALSE(link_xdp(pair.a.name(), pair.a_if).attached);
 }
 
-TEST_CASE("whistler detach ends another process's link; that run notices and exits 0") {
+TEST_CASE("whistler detach ends another process's link, that run notices and exits 0") {
   SKIP_UNLESS_ROOT();
   VethPair pair;
   Process p(run_args(example("drop9999.lisp"), pair.a_if, "xdpgeneric"), in_ns(pair.a.name()));
