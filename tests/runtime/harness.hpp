@@ -16,7 +16,23 @@
 
 #include <nlohmann/json.hpp>
 
+// Tests that need namespaces and BPF return early, saying why, without root.
+#define SKIP_UNLESS_ROOT()                                                            \
+  if (!whistler::rt::is_root()) {                                                     \
+    MESSAGE("skipped: needs root (namespaces, CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN)"); \
+    return;                                                                           \
+  }
+
 namespace whistler::rt {
+
+// The seed's drop-9999 program, for tests that need any program at all.
+inline const char* const kDrop9999 = R"((defprog drop-9999 (:type :xdp)
+  (with-tcp (data data-end tcp)
+    (when (= (tcp-dst-port tcp) 9999)
+      (return XDP_DROP)))
+  XDP_PASS)
+)";
+
 
 const std::string& whistler_path();
 std::string example(const std::string& name);  // absolute path of examples/NAME

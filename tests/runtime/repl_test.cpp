@@ -24,12 +24,6 @@
 using namespace whistler::rt;
 namespace fs = std::filesystem;
 
-#define SKIP_UNLESS_ROOT()                                                                      \
-  if (!is_root()) {                                                                             \
-    MESSAGE("skipped: needs root (namespaces, CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN)");           \
-    return;                                                                                     \
-  }
-
 namespace {
 
 // Counts IPv4 packets per source address; drops the sources in `blocked`.
@@ -41,13 +35,6 @@ const char* const kGuard = R"((defmap seen :type :hash :key-type u32 :value-type
       (incf (getmap seen (ipv4-src-addr ip)))
       (when (map-lookup blocked (ipv4-src-addr ip))
         (return XDP_DROP))))
-  XDP_PASS)
-)";
-
-const char* const kDrop9999 = R"((defprog drop-9999 (:type :xdp)
-  (with-tcp (data data-end tcp)
-    (when (= (tcp-dst-port tcp) 9999)
-      (return XDP_DROP)))
   XDP_PASS)
 )";
 

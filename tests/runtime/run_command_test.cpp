@@ -13,12 +13,6 @@ using namespace whistler::rt;
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-#define SKIP_UNLESS_ROOT()                                                                      \
-  if (!is_root()) {                                                                             \
-    MESSAGE("skipped: needs root (namespaces, CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN)");           \
-    return;                                                                                     \
-  }
-
 namespace {
 
 std::vector<std::string> run_args(const std::string& file, const std::string& iface, const std::string& mode,

@@ -16,20 +16,7 @@ using namespace whistler::rt;
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-#define SKIP_UNLESS_ROOT()                                                                      \
-  if (!is_root()) {                                                                             \
-    MESSAGE("skipped: needs root (namespaces, CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN)");           \
-    return;                                                                                     \
-  }
-
 namespace {
-
-const char* const kDrop9999 = R"((defprog drop-9999 (:type :xdp)
-  (with-tcp (data data-end tcp)
-    (when (= (tcp-dst-port tcp) 9999)
-      (return XDP_DROP)))
-  XDP_PASS)
-)";
 
 json parse(const std::string& text) {
   auto j = json::parse(text, nullptr, false);
