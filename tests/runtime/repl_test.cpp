@@ -567,6 +567,19 @@ TEST_CASE("repl: :help lists the definitions, runtime forms and commands") {
   CHECK(r.err.empty());
 }
 
+TEST_CASE("repl: compile-time expressions print their value, as at a Lisp prompt; program code says where it belongs") {
+  SKIP_UNLESS_ROOT();
+  NetNamespace ns;
+  Result r = repl("(+ 1 2)\n'foo\n(format nil \"~a-~d\" 'x 5)\n(defmacro twice (x) `(* 2 ,x))\n(twice 4)\n"
+                  "(with-tcp (data data-end tcp) 1)\n(defconstant port 9999)\n(ash port 1)\n",
+                  in_ns(ns.name()));
+  CHECK_MESSAGE(contains(r.out, "3\nfoo\n\"x-5\"\n; defined macro twice\n8\n"), r.out);
+  CHECK_MESSAGE(contains(r.out, "19998\n"), r.out);
+  CHECK_MESSAGE(contains(r.err, "'with-tcp' expands to program code, which runs only inside a program"), r.err);
+  CHECK(contains(r.err, "(defprog NAME (:type :xdp) ...)"));
+  CHECK(r.exit_code == 1);  // one form failed
+}
+
 TEST_CASE("repl: :replace t swaps the program atomically (same link), a mode change is refused, redefinitions say what still runs") {
   SKIP_UNLESS_ROOT();
   VethPair pair;
