@@ -177,50 +177,7 @@ bool ReplSession::evaluate(const std::string& raw, const FormOrigin& origin) {
   if (head)
     for (const char* r : kRuntimeForms)
       if (head->name == r) return runtime_form(head->name, form);
-  // A macro call whose expansion is an expression, not a definition, is
-  // evaluated too: (twice 4) with (defmacro twice (x) `(* 2 ,x)) prints 8.
-  Value* expression = form;
-  try {
-    for (int depth = 0; depth < 64 && expression->tag == Tag::Cons; ++depth) {
-      const Symbol* h = head_symbol(expression);
-      const MacroDef* macro = h ? compilation_->module().find_macro(h) : nullptr;
-      if (!macro || !is_expression_head(h->name)) break;
-      expression = compilation_->interpreter().expand(*macro, expression);
-    }
-  } catch (const AbortForm&) {
-    print_new_diagnostics(before);
-    return false;
-  }
-  const Symbol* expression_head = head_symbol(expression);
-  if (expression_head && expression->tag == Tag::Cons && is_expression_head(expression_head->name) &&
-      !compilation_->module().find_macro(expression_head)) {
-    // A compile-time expression, as at a Lisp prompt: (+ 1 2), 'foo,
-    // (format nil "~a" x), (ash 1 20). Definitions go on below.
-    bool from_macro = expression != form;
-    Value* v = nullptr;
-    try {
-      v = compilation_->interpreter().eval_toplevel(expression);
-    } catch (const AbortForm&) {
-      v = nullptr;
-    }
-    if (v && compilation_->diags().all().size() == before) {
-      out_ << print(v) << "\n";
-      return true;
-    }
-    // (frobnicate 1 2): not a function the interpreter knows either; the
-    // definition path below explains what a top-level form may be.
-    const auto& all = compilation_->diags().all();
-    bool unknown_head = !from_macro && all.size() > before &&
-                        all[before].message.rfind("unknown function '" + head->name + "'", 0) == 0;
-    if (unknown_head) before = all.size();
-    else if (from_macro)  // e.g. (with-tcp ...): program code, not a compile-time value
-      return fail(fmt::format("'{}' expands to program code, which runs only inside a program", head->name),
-                  "put it in (defprog NAME (:type :xdp) ...), then (test-run NAME BYTES) or attach-xdp");
-    else {
-      print_new_diagnostics(before);
-      return false;
-    }
-  }
+  if (auto done = evaluate_expression(form, before)) return *done;
   if (form->tag != Tag::Cons) {
     // A bare value: show what it evaluates to (constants, numbers).
     std::string error;
@@ -230,6 +187,46 @@ bool ReplSession::evaluate(const std::string& raw, const FormOrigin& origin) {
     return true;
   }
   return define(text, origin, form);
+}
+
+// A compile-time expression, as at a Lisp prompt: (+ 1 2), 'foo, (ash 1 20),
+// or a macro call that expands to one: (twice 4) with
+// (defmacro twice (x) `(* 2 ,x)) prints 8. Returns whether it succeeded, or
+// nothing when FORM is a definition (or unknown), for define() to handle.
+std::optional<bool> ReplSession::evaluate_expression(Value* form, size_t before) {
+  Value* expression = form;
+  try {
+    for (int depth = 0; depth < 64; ++depth) {
+      const Symbol* h = head_symbol(expression);
+      const MacroDef* macro = h ? compilation_->module().find_macro(h) : nullptr;
+      if (!macro || !is_expression_head(h->name)) break;
+      expression = compilation_->interpreter().expand(*macro, expression);
+    }
+  } catch (const AbortForm&) {
+    print_new_diagnostics(before);
+    return false;
+  }
+  const Symbol* head = head_symbol(expression);
+  if (!head || !is_expression_head(head->name) || compilation_->module().find_macro(head)) return std::nullopt;
+  Value* v = nullptr;
+  try {
+    v = compilation_->interpreter().eval_toplevel(expression);
+  } catch (const AbortForm&) {
+    v = nullptr;
+  }
+  const auto& all = compilation_->diags().all();
+  if (v && all.size() == before) {
+    out_ << print(v) << "\n";
+    return true;
+  }
+  if (expression != form)  // e.g. (with-tcp ...): program code, not a compile-time value
+    return fail(fmt::format("'{}' expands to program code, which runs only inside a program", head_symbol(form)->name),
+                "put it in (defprog NAME (:type :xdp) ...), then (test-run NAME BYTES) or attach-xdp");
+  // (frobnicate 1 2): unknown to the interpreter too; define() explains what
+  // a top-level form may be.
+  if (all.size() > before && all[before].message.rfind("unknown function '" + head->name + "'", 0) == 0) return std::nullopt;
+  print_new_diagnostics(before);
+  return false;
 }
 
 bool ReplSession::command(const std::string& text) {

@@ -67,6 +67,7 @@ class ReplSession {
   };
 
   bool command(const std::string& text);
+  std::optional<bool> evaluate_expression(Value* form, size_t before);
   bool define(const std::string& text, const FormOrigin& origin, Value* form);
   bool rebuild(std::vector<Definition> defs, size_t changed);
   bool runtime_form(const std::string& head, Value* form);

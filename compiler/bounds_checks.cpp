@@ -75,10 +75,16 @@ int ctx_field(Value* v) {
 struct Region {
   int start_field;
   int end_field;
-  const char* name;
 };
-constexpr Region kPacket{0, 4, "packet"};
-constexpr Region kMetadata{8, 0, "metadata"};
+constexpr Region kPacket{0, 4};
+constexpr Region kMetadata{8, 0};
+
+bool reads_ctx_field(Function& f, int field) {
+  for (BasicBlock& bb : f)
+    for (Instruction& i : bb)
+      if (isa<LoadInst>(i) && ctx_field(&i) == field) return true;
+  return false;
+}
 
 // The value under a freeze or an llvm.bpf.passthrough (the library's
 // %opaque), or nullptr.
@@ -565,10 +571,13 @@ PreservedAnalyses PacketBoundsPass::run(Function& f, FunctionAnalysisManager& am
   auto& dt = am.getResult<DominatorTreeAnalysis>(f);
   Checker packet(f, dt, stats_, kPacket);
   bool changed = packet.run(action);
-  // Metadata accesses (data_meta + N <= data), on the function as it is now.
-  DominatorTree fresh(f);
-  Checker metadata(f, changed ? fresh : dt, stats_, kMetadata);
-  changed |= metadata.run(action);
+  // Metadata accesses (data_meta + N <= data), on the function as it is now;
+  // most programs never read data_meta and skip this walk.
+  if (reads_ctx_field(f, kMetadata.start_field)) {
+    if (changed) dt.recalculate(f);
+    Checker metadata(f, dt, stats_, kMetadata);
+    changed |= metadata.run(action);
+  }
   return changed ? PreservedAnalyses::none() : PreservedAnalyses::all();
 }
 
