@@ -50,6 +50,8 @@ RecordLayout RecordLayout::array(RecordLayout element, uint32_t count) {
   return l;
 }
 
+DecodedValue::DecodedValue() = default;
+
 DecodedValue DecodedValue::integer(uint64_t bits, bool is_signed) {
   DecodedValue v;
   v.kind = Kind::Int;

@@ -51,6 +51,12 @@ struct DecodedValue {
   std::vector<std::pair<std::string, DecodedValue>> fields;
   std::string bytes;  // Bytes; Text
 
+  // Declared here, defined (defaulted) in record_layout.cpp: `fields` holds
+  // pairs of this still-incomplete type, and clang with libstdc++ 12 refuses
+  // to instantiate pair<string, DecodedValue>'s constructor traits while
+  // implicitly defining this default constructor inside the class.
+  DecodedValue();
+
   static DecodedValue integer(uint64_t bits, bool is_signed = false);
   static DecodedValue text(std::string s);
   int64_t as_signed() const { return static_cast<int64_t>(bits); }
