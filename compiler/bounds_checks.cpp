@@ -17,6 +17,7 @@
 
 #include "helpers.hpp"
 #include "lowering.hpp"
+#include "verifier_ir.hpp"
 
 namespace whistler {
 
@@ -50,26 +51,6 @@ struct PlannedCheck {
   int64_t bytes;
 };
 
-// The ctx field a value was loaded from (through zext/inttoptr), or -1.
-int ctx_field(Value* v) {
-  for (;;) {
-    if (auto* c = dyn_cast<CastInst>(v)) {
-      if (isa<IntToPtrInst>(c) || isa<ZExtInst>(c)) {
-        v = c->getOperand(0);
-        continue;
-      }
-      return -1;
-    }
-    break;
-  }
-  auto* load = dyn_cast<LoadInst>(v);
-  if (!load) return -1;
-  MDNode* md = load->getMetadata(kCtxMetadata);
-  if (!md || md->getNumOperands() != 1) return -1;
-  auto* c = mdconst::dyn_extract<ConstantInt>(md->getOperand(0));
-  return c ? static_cast<int>(c->getZExtValue()) : -1;
-}
-
 // The xdp_md fields that start and end a region of memory the verifier
 // bounds: the packet (data .. data_end) and its metadata (data_meta .. data).
 struct Region {
@@ -82,26 +63,15 @@ constexpr Region kMetadata{8, 0};
 bool reads_ctx_field(Function& f, int field) {
   for (BasicBlock& bb : f)
     for (Instruction& i : bb)
-      if (isa<LoadInst>(i) && ctx_field(&i) == field) return true;
+      if (ctx_field(&i) == field) return true;
   return false;
 }
 
-// The value under a freeze or an llvm.bpf.passthrough (the library's
-// %opaque), or nullptr.
+// The value under a freeze, an llvm.bpf.passthrough (the library's %opaque)
+// or an opaque barrier, or nullptr.
 Value* see_through(Value* v) {
   if (auto* fr = dyn_cast<FreezeInst>(v)) return fr->getOperand(0);
-  if (auto* call = dyn_cast<CallInst>(v))
-    if (Function* callee = call->getCalledFunction(); callee && callee->getName().starts_with("llvm.bpf.passthrough"))
-      return call->getArgOperand(1);
-  return nullptr;
-}
-
-// A helper call's BPF_FUNC id, or -1.
-int helper_id(const CallBase& call) {
-  auto* ce = dyn_cast<ConstantExpr>(call.getCalledOperand());
-  if (!ce || ce->getOpcode() != Instruction::IntToPtr) return -1;
-  auto* id = dyn_cast<ConstantInt>(ce->getOperand(0));
-  return id ? static_cast<int>(id->getZExtValue()) : -1;
+  return opaque_operand(v);
 }
 
 const HelperInfo* helper_by_id(int id) {
@@ -187,7 +157,7 @@ std::optional<PacketRef> Checker::decompose(Value* ptr) {
 
 bool Checker::is_packet_root(Value* v) {
   if (auto it = packet_memo_.find(v); it != packet_memo_.end()) return it->second;
-  if (isa<LoadInst>(v) && ctx_field(v) == region_.start_field) return packet_memo_[v] = true;
+  if (!isa<CastInst>(v) && ctx_field(v) == region_.start_field) return packet_memo_[v] = true;
   packet_memo_[v] = true;  // optimistic for cycles through loop phis
   bool result = false;
   if (auto* gep = dyn_cast<GetElementPtrInst>(v)) {
@@ -310,9 +280,7 @@ void Checker::rewrite_length_checks() {
 void Checker::facts_from_condition(Value* cond, bool truth, std::vector<std::pair<Value*, int64_t>>& out, int depth) {
   if (depth > 8) return;
   if (auto* fr = dyn_cast<FreezeInst>(cond)) return facts_from_condition(fr->getOperand(0), truth, out, depth + 1);
-  if (auto* call = dyn_cast<CallInst>(cond))
-    if (Function* callee = call->getCalledFunction(); callee && callee->getName().starts_with("llvm.bpf.passthrough"))
-      return facts_from_condition(call->getArgOperand(1), truth, out, depth + 1);
+  if (Value* inner = opaque_operand(cond)) return facts_from_condition(inner, truth, out, depth + 1);
   if (auto* bin = dyn_cast<BinaryOperator>(cond)) {
     if (bin->getOpcode() == Instruction::Xor)
       if (auto* c = dyn_cast<ConstantInt>(bin->getOperand(1)); c && c->isOne())
@@ -484,9 +452,7 @@ void Checker::hoist_out_of_reservations() {
 Value* Checker::packet_end(IRBuilder<>& b, const DebugLoc& loc) {
   LLVMContext& ctx = f_.getContext();
   auto load_end = [&](IRBuilder<>& at) -> Value* {
-    Value* addr = at.CreateConstInBoundsGEP1_64(at.getInt8Ty(), f_.getArg(0), region_.end_field);
-    LoadInst* end32 = at.CreateAlignedLoad(at.getInt32Ty(), addr, Align(4));
-    end32->setMetadata(kCtxMetadata, MDNode::get(ctx, {ConstantAsMetadata::get(at.getInt32(region_.end_field))}));
+    Value* end32 = emit_ctx_load(at, f_.getArg(0), static_cast<unsigned>(region_.end_field));
     return at.CreateIntToPtr(at.CreateZExt(end32, at.getInt64Ty()), PointerType::getUnqual(ctx));
   };
   if (moves_packet_) return load_end(b);

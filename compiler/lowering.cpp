@@ -15,6 +15,7 @@
 #include "debug_types.hpp"
 #include "helpers.hpp"
 #include "suggest.hpp"
+#include "verifier_ir.hpp"
 
 namespace whistler {
 
@@ -1167,10 +1168,7 @@ LVal Lowerer::f_ctx(Value* form) {
   if (!f)
     fail(args[0], fmt::format("xdp_md has no field {}", print(args[0])),
          "fields: data data-end data-meta ingress-ifindex rx-queue-index egress-ifindex");
-  llvm::Value* addr = byte_offset(ctx_arg_, b_.getInt64(f->offset));
-  auto* ld = b_.CreateAlignedLoad(b_.getInt32Ty(), addr, llvm::Align(4));
-  ld->setMetadata(kCtxMetadata, llvm::MDNode::get(ctx_, {llvm::ConstantAsMetadata::get(b_.getInt32(f->offset))}));
-  llvm::Value* wide = b_.CreateZExt(ld, b_.getInt64Ty());
+  llvm::Value* wide = b_.CreateZExt(emit_ctx_load(b_, ctx_arg_, f->offset), b_.getInt64Ty());
   if (f->pointer) return {b_.CreateIntToPtr(wide, llvm::PointerType::getUnqual(ctx_)), LVal::Ptr};
   return integer(wide);
 }

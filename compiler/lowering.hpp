@@ -15,9 +15,6 @@
 
 namespace whistler {
 
-// Metadata kind on ctx field loads: !whistler.ctx !{i32 OFFSET}. The bounds
-// check pass finds data (0), data_end (4) and data_meta (8) by it.
-inline constexpr const char* kCtxMetadata = "whistler.ctx";
 // Metadata kind on helper calls that read memory through pointer arguments:
 // !whistler.mem !{i32 ARG, i64 SIZE, ...}, so the bounds pass can prove them.
 inline constexpr const char* kMemArgsMetadata = "whistler.mem";

@@ -1,0 +1,57 @@
+// IR shapes the BPF verifier depends on, shared by lowering and the passes
+// that prove accesses: how a context field is read, how a value is hidden
+// from LLVM's reasoning, and how helper calls are recognised.
+//
+// The verifier follows registers, not values: a context field must be read by
+// one load at a constant offset from the unmodified context pointer, a bound
+// it learns from a comparison belongs to the register compared, and it knows
+// nothing of what LLVM proved. These helpers produce IR that keeps those
+// shapes through LLVM's optimisations.
+#pragma once
+
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Instructions.h>
+
+#include <cstdint>
+
+namespace whistler {
+
+// The verifier's limit on a packet pointer's offset (MAX_PACKET_OFF): a
+// comparison with data_end gives a pointer a range only while its constant
+// offset plus the largest value of its variable part stay within it.
+inline constexpr uint64_t kMaxPacketOffset = 0xffff;
+
+// Helper ids the passes look for.
+inline constexpr int kHelperMapLookup = 1;
+inline constexpr int kHelperMapUpdate = 2;
+inline constexpr int kHelperMapDelete = 3;
+inline constexpr int kHelperRingbufReserve = 131;
+inline constexpr int kHelperRingbufSubmit = 132;
+inline constexpr int kHelperRingbufDiscard = 133;
+
+// Reads the 32-bit context field at `offset` as the BPF backend's
+// llvm.bpf.getelementptr.and.load: LLVM may merge two reads of the same
+// field (it reads memory only) but can neither turn two fields into one load
+// through a computed address nor move the offset out of the load; the
+// backend turns it back into one `w = *(u32 *)(ctx + offset)` before
+// instruction selection.
+llvm::Value* emit_ctx_load(llvm::IRBuilder<>& b, llvm::Value* ctx, unsigned offset);
+
+// The xdp_md offset a value was read from (through zext, trunc and
+// inttoptr), or -1. Recognises emit_ctx_load's call and a plain load at a
+// constant offset from the function's first argument.
+int ctx_field(const llvm::Value* v);
+
+// `v` unchanged, through an empty inline asm the optimisers and the code
+// generator cannot see through (libbpf's barrier_var): a comparison made on
+// the result cannot be folded away from what LLVM knows of `v`, and the
+// result is one register that the comparison and every use share.
+llvm::Value* emit_opaque(llvm::IRBuilder<>& b, llvm::Value* v);
+// The operand of an emit_opaque or llvm.bpf.passthrough, or nullptr.
+llvm::Value* opaque_operand(const llvm::Value* v);
+
+// A helper call's BPF_FUNC id, or -1.
+int helper_id(const llvm::CallBase& call);
+int helper_id(const llvm::Value* v);
+
+}  // namespace whistler
