@@ -201,16 +201,16 @@ void Checker::accesses_of(Instruction& i, std::vector<Access>& out) {
     out.push_back({mi->getRawDest(), len->getZExtValue()});
     if (auto* mt = dyn_cast<MemTransferInst>(mi)) out.push_back({mt->getRawSource(), len->getZExtValue()});
   } else if (auto* call = dyn_cast<CallInst>(&i)) {
-    if (MDNode* md = call->getMetadata(kMemArgsMetadata)) {  // map helpers: key and value sizes
-      for (unsigned k = 0; k + 1 < md->getNumOperands(); k += 2) {
-        auto* arg = mdconst::dyn_extract<ConstantInt>(md->getOperand(k));
-        auto* size = mdconst::dyn_extract<ConstantInt>(md->getOperand(k + 1));
-        if (arg && size && arg->getZExtValue() < call->arg_size())
-          out.push_back({call->getArgOperand(static_cast<unsigned>(arg->getZExtValue())), size->getZExtValue()});
-      }
+    int id = helper_id(*call);
+    if (id == kHelperMapLookup || id == kHelperMapUpdate || id == kHelperMapDelete) {  // key (and value) through pointers
+      if (call->arg_size() < 2) return;
+      auto sizes = map_sizes(call->getArgOperand(0));
+      if (!sizes) return;
+      out.push_back({call->getArgOperand(1), sizes->key});
+      if (id == kHelperMapUpdate && call->arg_size() >= 3) out.push_back({call->getArgOperand(2), sizes->value});
       return;
     }
-    const HelperInfo* h = helper_by_id(helper_id(*call));
+    const HelperInfo* h = helper_by_id(id);
     if (!h) return;
     for (auto [ptr_index, size_index] : h->mem_args) {
       if (static_cast<unsigned>(size_index) >= call->arg_size()) continue;
@@ -237,6 +237,7 @@ void Checker::rewrite_length_checks() {
         bound = dyn_cast<ConstantInt>(cmp->getOperand(0));
         pred = CmpInst::getSwappedPredicate(pred);
       }
+      if (Value* inner = opaque_operand(len)) len = inner;
       auto* sub = dyn_cast<BinaryOperator>(len);
       if (!bound || !sub || sub->getOpcode() != Instruction::Sub) continue;
       // Each side is ptrtoint(pointer) or, once simplified, the zext'ed ctx load itself.
@@ -428,8 +429,8 @@ void Checker::hoist_out_of_reservations() {
     for (Instruction& i : bb)
       if (auto* call = dyn_cast<CallInst>(&i)) {
         int id = helper_id(*call);
-        if (id == 131) reserves.push_back(call);                   // ringbuf_reserve
-        else if (id == 132 || id == 133) releases.push_back(call);  // ringbuf_submit / discard
+        if (id == kHelperRingbufReserve) reserves.push_back(call);
+        else if (id == kHelperRingbufSubmit || id == kHelperRingbufDiscard) releases.push_back(call);
       }
   if (reserves.empty()) return;
   for (auto& check : planned_) {

@@ -104,6 +104,7 @@ class Lowerer {
   LVal f_add(Value* form);
   LVal f_sub(Value* form);
   LVal f_arith(Value* form);
+  llvm::Value* divide(llvm::Value* x, llvm::Value* divisor, bool quotient);
   LVal f_lognot(Value* form);
   LVal f_shift(Value* form);
   LVal f_compare(Value* form);
@@ -158,7 +159,6 @@ class Lowerer {
   // A key given as (load T P OFF) of exactly the key's size is passed by its
   // address, as C passes &iph->saddr; otherwise the value is spilled.
   llvm::Value* key_operand(const MapDef& m, Value* form);
-  void mark_mem_args(llvm::Value* call, std::initializer_list<std::pair<unsigned, uint64_t>> args);
   llvm::Value* value_pointer(const MapDef& m, Value* form, LVal value);
   llvm::Value* map_lookup(const MapDef& m, llvm::Value* key_ptr);
   void atomic_add(llvm::Value* ptr, llvm::Value* delta64, unsigned bits, bool percpu);
@@ -262,6 +262,7 @@ void Lowerer::emit_maps() {
     if (gv->getName() != map.elf_name)
       diags_.error(map.loc, fmt::format("map '{}' clashes with another definition named {}", map.name->name, map.elf_name));
     types_->describe_map(map, gv, di_file(map.loc.file ? map.loc.file : main_file_), map.loc.line);
+    if (map.has_key_value()) describe_map_sizes(*gv, map.key_size, map.value_size);
     map_globals_[&map] = gv;
   }
 }
@@ -942,9 +943,13 @@ LVal Lowerer::f_sub(Value* form) {
   for (size_t i = 1; i < args.size(); ++i) rest.push_back(lower(args[i]));
   if (first.kind == LVal::Ptr) {
     if (rest.size() == 1 && rest[0].kind == LVal::Ptr) {
+      // A length. Opaque, so LLVM cannot reassociate it into arithmetic on
+      // data_end or narrow it to 32 bits, neither of which the verifier
+      // allows on pointers; a comparison of it with a constant is still
+      // turned into a pointer comparison by the bounds pass.
       llvm::Value* a = b_.CreatePtrToInt(first.v, b_.getInt64Ty());
       llvm::Value* c = b_.CreatePtrToInt(rest[0].v, b_.getInt64Ty());
-      return integer(b_.CreateSub(a, c));
+      return integer(emit_opaque(b_, b_.CreateSub(a, c)));
     }
     llvm::Value* total = nullptr;
     for (auto& r : rest) {
@@ -982,10 +987,29 @@ LVal Lowerer::f_arith(Value* form) {
     else if (h == WSYM("logxor")) acc = b_.CreateXor(acc, x);
     else {
       if (auto* c = llvm::dyn_cast<llvm::ConstantInt>(x); c && c->isZero()) fail(form, "division by zero");
-      acc = h == WSYM("/") ? b_.CreateUDiv(acc, x) : b_.CreateURem(acc, x);
+      acc = divide(acc, x, h == WSYM("/"));
     }
   }
   return integer(acc);
+}
+
+// Unsigned division or remainder with BPF's meaning for a zero divisor
+// (x / 0 = 0, x mod 0 = x), which LLVM leaves undefined: a run-time divisor
+// is tested first, so no path divides by zero and LLVM has nothing to assume.
+llvm::Value* Lowerer::divide(llvm::Value* x, llvm::Value* divisor, bool quotient) {
+  if (llvm::isa<llvm::ConstantInt>(divisor)) return quotient ? b_.CreateUDiv(x, divisor) : b_.CreateURem(x, divisor);
+  llvm::BasicBlock* from = b_.GetInsertBlock();
+  auto* nonzero = llvm::BasicBlock::Create(ctx_, "div.nonzero", fn_);
+  auto* done = llvm::BasicBlock::Create(ctx_, "div.end", fn_);
+  b_.CreateCondBr(b_.CreateICmpEQ(divisor, b_.getInt64(0)), done, nonzero);
+  b_.SetInsertPoint(nonzero);
+  llvm::Value* r = quotient ? b_.CreateUDiv(x, divisor) : b_.CreateURem(x, divisor);
+  b_.CreateBr(done);
+  b_.SetInsertPoint(done);
+  llvm::PHINode* phi = b_.CreatePHI(b_.getInt64Ty(), 2);
+  phi->addIncoming(quotient ? static_cast<llvm::Value*>(b_.getInt64(0)) : x, from);
+  phi->addIncoming(r, nonzero);
+  return phi;
 }
 
 LVal Lowerer::f_lognot(Value* form) {
@@ -1002,7 +1026,9 @@ LVal Lowerer::f_shift(Value* form) {
     if (n >= 64 || n <= -64) return zero();
     return integer(n >= 0 ? b_.CreateShl(x, static_cast<uint64_t>(n)) : b_.CreateLShr(x, static_cast<uint64_t>(-n)));
   }
-  llvm::Value* n = int_operand_value_check(lower(args[1]), form);
+  // The count is taken modulo 64, as BPF's shift instructions take it; LLVM
+  // leaves a count of 64 or more undefined.
+  llvm::Value* n = b_.CreateAnd(int_operand_value_check(lower(args[1]), form), b_.getInt64(63));
   return integer(h == WSYM("<<") ? b_.CreateShl(x, n) : b_.CreateLShr(x, n));
 }
 
@@ -1226,17 +1252,6 @@ llvm::Value* Lowerer::key_operand(const MapDef& m, Value* form) {
   return key_pointer(m, form, lower(form));
 }
 
-void Lowerer::mark_mem_args(llvm::Value* call, std::initializer_list<std::pair<unsigned, uint64_t>> args) {
-  auto* inst = llvm::dyn_cast<llvm::Instruction>(call);
-  if (!inst) return;
-  std::vector<llvm::Metadata*> md;
-  for (auto [arg, size] : args) {
-    md.push_back(llvm::ConstantAsMetadata::get(b_.getInt32(arg)));
-    md.push_back(llvm::ConstantAsMetadata::get(b_.getInt64(size)));
-  }
-  inst->setMetadata(kMemArgsMetadata, llvm::MDNode::get(ctx_, md));
-}
-
 llvm::Value* Lowerer::value_pointer(const MapDef& m, Value* form, LVal value) {
   if (value.kind == LVal::Ptr) return value.v;
   if (m.value_size > 8 || m.value_is_record)
@@ -1248,7 +1263,6 @@ llvm::Value* Lowerer::value_pointer(const MapDef& m, Value* form, LVal value) {
 
 llvm::Value* Lowerer::map_lookup(const MapDef& m, llvm::Value* key_ptr) {
   llvm::Value* call = call_helper(1, llvm::PointerType::getUnqual(ctx_), {map_global(m), key_ptr});
-  mark_mem_args(call, {{1, m.key_size}});
   return call;
 }
 
@@ -1282,7 +1296,6 @@ LVal Lowerer::f_map_update(Value* form) {
   llvm::Value* vp = value_pointer(m, args[2], value);
   set_location(loc_of(form));
   llvm::Value* call = call_helper(2, b_.getInt64Ty(), {map_global(m), kp, vp, flags});
-  mark_mem_args(call, {{1, m.key_size}, {2, m.value_size}});
   return integer(call);
 }
 
@@ -1301,7 +1314,6 @@ LVal Lowerer::f_map_delete(Value* form) {
   }
   set_location(loc_of(form));
   llvm::Value* call = call_helper(3, b_.getInt64Ty(), {map_global(m), kp});
-  mark_mem_args(call, {{1, m.key_size}});
   return integer(call);
 }
 
@@ -1339,7 +1351,6 @@ LVal Lowerer::f_setmap(Value* form) {
   llvm::Value* vp = value_pointer(m, args[2], value);
   set_location(loc_of(form));
   llvm::Value* call = call_helper(2, b_.getInt64Ty(), {map_global(m), kp, vp, b_.getInt64(0)});
-  mark_mem_args(call, {{1, m.key_size}, {2, m.value_size}});
   return value;
 }
 
@@ -1369,7 +1380,6 @@ LVal Lowerer::f_incf_map(Value* form) {
     b_.SetInsertPoint(insert);
     llvm::Value* vp = spill(integer(delta), m.value_size, "init");
     llvm::Value* err = call_helper(2, b_.getInt64Ty(), {map_global(m), kp, vp, b_.getInt64(1 /* BPF_NOEXIST */)});
-    mark_mem_args(err, {{1, m.key_size}, {2, m.value_size}});
     b_.CreateCondBr(b_.CreateICmpEQ(err, b_.getInt64(0)), done, retry);
     b_.SetInsertPoint(retry);
     llvm::Value* again = map_lookup(m, kp);

@@ -15,9 +15,6 @@
 
 namespace whistler {
 
-// Metadata kind on helper calls that read memory through pointer arguments:
-// !whistler.mem !{i32 ARG, i64 SIZE, ...}, so the bounds pass can prove them.
-inline constexpr const char* kMemArgsMetadata = "whistler.mem";
 // Function attribute carrying the program's short-packet action.
 inline constexpr const char* kShortPacketAttr = "whistler-short-packet";
 

@@ -76,6 +76,27 @@ Value* opaque_operand(const Value* v) {
   return nullptr;
 }
 
+namespace {
+constexpr const char* kMapSizesMetadata = "whistler.map";
+}
+
+void describe_map_sizes(GlobalVariable& map, uint64_t key_size, uint64_t value_size) {
+  LLVMContext& c = map.getContext();
+  Type* i64 = Type::getInt64Ty(c);
+  map.setMetadata(kMapSizesMetadata, MDNode::get(c, {ConstantAsMetadata::get(ConstantInt::get(i64, key_size)),
+                                                     ConstantAsMetadata::get(ConstantInt::get(i64, value_size))}));
+}
+
+std::optional<MapSizes> map_sizes(const Value* map) {
+  auto* gv = dyn_cast<GlobalVariable>(map);
+  MDNode* md = gv ? gv->getMetadata(kMapSizesMetadata) : nullptr;
+  if (!md || md->getNumOperands() != 2) return std::nullopt;
+  auto* key = mdconst::dyn_extract<ConstantInt>(md->getOperand(0));
+  auto* value = mdconst::dyn_extract<ConstantInt>(md->getOperand(1));
+  if (!key || !value) return std::nullopt;
+  return MapSizes{key->getZExtValue(), value->getZExtValue()};
+}
+
 int helper_id(const CallBase& call) {
   auto* ce = dyn_cast<ConstantExpr>(call.getCalledOperand());
   if (!ce || ce->getOpcode() != Instruction::IntToPtr) return -1;

@@ -10,9 +10,11 @@
 #pragma once
 
 #include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/GlobalVariable.h>
 #include <llvm/IR/Instructions.h>
 
 #include <cstdint>
+#include <optional>
 
 namespace whistler {
 
@@ -49,6 +51,17 @@ int ctx_field(const llvm::Value* v);
 llvm::Value* emit_opaque(llvm::IRBuilder<>& b, llvm::Value* v);
 // The operand of an emit_opaque or llvm.bpf.passthrough, or nullptr.
 llvm::Value* opaque_operand(const llvm::Value* v);
+
+// A map's key and value sizes, recorded on its global (globals are never
+// merged, so the record survives optimisation): the bounds pass checks the
+// key and value a map helper reads through a pointer, and accesses through
+// the value pointer a lookup returns.
+struct MapSizes {
+  uint64_t key = 0;
+  uint64_t value = 0;
+};
+void describe_map_sizes(llvm::GlobalVariable& map, uint64_t key_size, uint64_t value_size);
+std::optional<MapSizes> map_sizes(const llvm::Value* map);
 
 // A helper call's BPF_FUNC id, or -1.
 int helper_id(const llvm::CallBase& call);
