@@ -1,12 +1,14 @@
 #include "bounds_checks.hpp"
 
 #include <llvm/ADT/DenseMap.h>
+#include <llvm/ADT/MapVector.h>
 #include <llvm/ADT/PostOrderIterator.h>
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/Dominators.h>
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Instructions.h>
 #include <llvm/IR/IntrinsicInst.h>
+#include <llvm/IR/IntrinsicsBPF.h>
 #include <llvm/IR/MDBuilder.h>
 
 #include <cstdlib>
@@ -18,6 +20,7 @@
 #include "helpers.hpp"
 #include "lowering.hpp"
 #include "verifier_ir.hpp"
+#include "verifier_ranges.hpp"
 
 namespace whistler {
 
@@ -67,12 +70,44 @@ bool reads_ctx_field(Function& f, int field) {
   return false;
 }
 
-// The value under a freeze, an llvm.bpf.passthrough (the library's %opaque)
-// or an opaque barrier, or nullptr.
+// The value under a freeze or an llvm.bpf.passthrough (the library's
+// %opaque), or nullptr. Both vanish before code generation, so the pointer
+// under them is the same register. An emit_opaque barrier is different: it
+// makes one register of a pointer computed from a variable offset, and is a
+// root of its own.
 Value* see_through(Value* v) {
   if (auto* fr = dyn_cast<FreezeInst>(v)) return fr->getOperand(0);
-  return opaque_operand(v);
+  if (auto* call = dyn_cast<CallInst>(v))
+    if (const Function* callee = call->getCalledFunction(); callee && callee->getIntrinsicID() == Intrinsic::bpf_passthrough)
+      return call->getArgOperand(1);
+  return nullptr;
 }
+
+bool is_opaque_pointer(Value* v) { return opaque_operand(v) && !see_through(v); }
+
+// What the verifier knows of a packet pointer on every path that reaches a
+// use: its constant offset from the region's start is within [lo, hi] and its
+// variable part is at most `var` (kUnbounded: nothing is known).
+struct Shape {
+  int64_t lo = 0;
+  int64_t hi = 0;
+  uint64_t var = 0;
+
+  static Shape unknown() { return {0, 0, kUnbounded}; }
+  bool known() const { return var != kUnbounded; }
+  Shape shifted(int64_t by) const { return known() ? Shape{lo + by, hi + by, var} : *this; }
+  Shape merged(const Shape& o) const {
+    if (!known() || !o.known()) return unknown();
+    return {std::min(lo, o.lo), std::max(hi, o.hi), std::max(var, o.var)};
+  }
+};
+
+// What a program asks of a root: accesses and comparisons reach up to `need`
+// bytes after it and start as low as `lowest` (negative: before it).
+struct Demand {
+  int64_t need = 0;
+  int64_t lowest = 0;
+};
 
 const HelperInfo* helper_by_id(int id) {
   for (const auto& h : all_helpers())
@@ -83,7 +118,7 @@ const HelperInfo* helper_by_id(int id) {
 class Checker {
  public:
   Checker(Function& f, DominatorTree& dt, BoundsCheckStats* stats, Region region)
-      : f_(f), dt_(dt), dl_(f.getParent()->getDataLayout()), stats_(stats), region_(region) {}
+      : f_(f), dt_(dt), dl_(f.getParent()->getDataLayout()), stats_(stats), region_(region), ranges_(dt) {}
 
   bool run(int64_t short_action);
 
@@ -100,9 +135,20 @@ class Checker {
   bool covered(Value* root, int64_t need, Instruction* at);
   bool is_barrier(Instruction& i);
   int64_t merge_window(Instruction* first, Value* root, int64_t need);
-  void insert(const PlannedCheck& check, BasicBlock*& short_block, int64_t short_action);
+  void insert(const PlannedCheck& check, int64_t short_action);
   Value* packet_end(IRBuilder<>& b, const DebugLoc& loc);
   void hoist_out_of_reservations();
+  std::vector<Value*> sources(Value* root);
+  bool fix_variable_offsets(int64_t short_action);
+  DenseMap<Value*, Demand> demands();
+  Shape shape(Value* root);
+  Value* variable_offset(GetElementPtrInst* gep, IRBuilder<>* b);
+  bool verifiable(GetElementPtrInst* gep, const Demand& demand);
+  void rebase(GetElementPtrInst* gep, const Demand& demand, int64_t short_action);
+  Value* region_start(IRBuilder<>& b);
+  BasicBlock* short_exit(int64_t short_action, const DebugLoc& loc);
+  void branch_to_short(Instruction* at, Value* fails, int64_t short_action);
+  void reset_memos() { packet_memo_.clear(); shapes_.clear(); }
 
   Function& f_;
   DominatorTree& dt_;
@@ -110,6 +156,9 @@ class Checker {
   BoundsCheckStats* stats_;
   Region region_;
   DenseMap<Value*, bool> packet_memo_;
+  DenseMap<Value*, Shape> shapes_;
+  VerifierRanges ranges_;
+  BasicBlock* short_block_ = nullptr;
   std::vector<EdgeFact> facts_;
   std::vector<PlannedCheck> planned_;
   bool changed_ = false;
@@ -162,6 +211,8 @@ bool Checker::is_packet_root(Value* v) {
   bool result = false;
   if (auto* gep = dyn_cast<GetElementPtrInst>(v)) {
     result = decompose(gep->getPointerOperand()).has_value();
+  } else if (is_opaque_pointer(v)) {
+    result = v->getType()->isPointerTy() && decompose(opaque_operand(v)).has_value();
   } else if (auto* phi = dyn_cast<PHINode>(v)) {
     bool any = false;
     result = true;
@@ -324,7 +375,7 @@ void Checker::facts_from_condition(Value* cond, bool truth, std::vector<std::pai
     case CmpInst::ICMP_ULT: bytes = ref->offset + 1; break;  // ptr < end
     default: return;
   }
-  if (bytes > 0) out.push_back({ref->root, bytes});
+  if (bytes >= 0) out.push_back({ref->root, bytes});
 }
 
 void Checker::collect_edge_facts() {
@@ -465,27 +516,252 @@ Value* Checker::packet_end(IRBuilder<>& b, const DebugLoc& loc) {
   return shared_end_;
 }
 
-void Checker::insert(const PlannedCheck& check, BasicBlock*& short_block, int64_t short_action) {
-  LLVMContext& ctx = f_.getContext();
-  if (!short_block) {
-    short_block = BasicBlock::Create(ctx, "short_packet", &f_);
-    IRBuilder<> sb(short_block);
-    sb.SetCurrentDebugLocation(check.at->getDebugLoc());
+// The one block per function that returns the short-packet action.
+BasicBlock* Checker::short_exit(int64_t short_action, const DebugLoc& loc) {
+  if (!short_block_) {
+    short_block_ = BasicBlock::Create(f_.getContext(), "short_packet", &f_);
+    IRBuilder<> sb(short_block_);
+    sb.SetCurrentDebugLocation(loc);
     sb.CreateRet(sb.getInt32(static_cast<uint32_t>(short_action)));
   }
-  BasicBlock* head = check.at->getParent();
-  BasicBlock* cont = head->splitBasicBlock(check.at, "pkt.ok");
+  return short_block_;
+}
+
+// Splits the block before `at` and leaves for the short-packet exit when
+// `fails` (computed before `at`) is true.
+void Checker::branch_to_short(Instruction* at, Value* fails, int64_t short_action) {
+  BasicBlock* head = at->getParent();
+  BasicBlock* cont = head->splitBasicBlock(at, "pkt.ok");
   head->getTerminator()->eraseFromParent();
   IRBuilder<> b(head);
+  b.SetCurrentDebugLocation(at->getDebugLoc());
+  MDBuilder md(f_.getContext());
+  b.CreateCondBr(fails, short_exit(short_action, at->getDebugLoc()), cont, md.createUnlikelyBranchWeights());
+}
+
+void Checker::insert(const PlannedCheck& check, int64_t short_action) {
+  LLVMContext& ctx = f_.getContext();
+  IRBuilder<> b(check.at);
   b.SetCurrentDebugLocation(check.at->getDebugLoc());
-  Value* end = packet_end(b, check.at->getDebugLoc());
-  Value* base = check.root;
-  if (!base->getType()->isPointerTy())  // the ctx->data load itself
-    base = b.CreateIntToPtr(b.CreateZExt(base, b.getInt64Ty()), PointerType::getUnqual(ctx));
-  Value* limit = b.CreateInBoundsGEP(b.getInt8Ty(), base, b.getInt64(static_cast<uint64_t>(check.bytes)));
-  Value* too_short = b.CreateICmpUGT(limit, end);
-  MDBuilder md(ctx);
-  b.CreateCondBr(too_short, short_block, cont, md.createUnlikelyBranchWeights());
+  Value* fails;
+  if (check.bytes < 0) {
+    fails = b.getTrue();  // never inside the packet
+  } else {
+    Value* end = packet_end(b, check.at->getDebugLoc());
+    Value* base = check.root;
+    if (!base->getType()->isPointerTy())  // the ctx->data load itself
+      base = b.CreateIntToPtr(b.CreateZExt(base, b.getInt64Ty()), PointerType::getUnqual(ctx));
+    Value* limit = b.CreateInBoundsGEP(b.getInt8Ty(), base, b.getInt64(static_cast<uint64_t>(check.bytes)));
+    fails = b.CreateICmpUGT(limit, end);
+  }
+  branch_to_short(check.at, fails, short_action);
+}
+
+// ---- Variable offsets ------------------------------------------------------
+//
+// A packet pointer plus a run-time value is one the verifier accepts only if
+// it knows the value's range: the addition itself is refused when the value
+// may be negative or huge, and a comparison with data_end gives the result a
+// range only while its constant offset plus the value's largest value plus the
+// bytes compared stay within kMaxPacketOffset. Where the model of the
+// verifier (VerifierRanges) says that does not hold, the pointer is rebuilt
+// from the region's start: w = (base - start) + offset is compared with the
+// largest value that keeps every comparison of the pointer meaningful, a
+// larger w takes the short-packet action (no packet is that long), and the
+// pointer becomes start + w, made one register so that every comparison and
+// access uses the value checked.
+
+// The incoming pointers of a root that merges others: a phi's and a select's
+// values (null excepted), a barrier's operand.
+std::vector<Value*> Checker::sources(Value* root) {
+  std::vector<Value*> out;
+  auto add = [&](Value* v) {
+    if (!isa<ConstantPointerNull>(v)) out.push_back(v);
+  };
+  if (auto* phi = dyn_cast<PHINode>(root)) {
+    for (Value* in : phi->incoming_values()) add(in);
+  } else if (auto* sel = dyn_cast<SelectInst>(root)) {
+    add(sel->getTrueValue());
+    add(sel->getFalseValue());
+  } else if (is_opaque_pointer(root)) {
+    add(opaque_operand(root));
+  }
+  return out;
+}
+
+DenseMap<Value*, Demand> Checker::demands() {
+  DenseMap<Value*, Demand> demand;
+  auto ask = [&](Value* root, int64_t need, int64_t lowest) {
+    auto [it, fresh] = demand.try_emplace(root, Demand{std::max<int64_t>(need, 0), std::min<int64_t>(lowest, 0)});
+    if (fresh) return true;
+    bool changed = need > it->second.need || lowest < it->second.lowest;
+    it->second.need = std::max(it->second.need, need);
+    it->second.lowest = std::min(it->second.lowest, lowest);
+    return changed;
+  };
+  std::vector<Access> accesses;
+  for (BasicBlock& bb : f_)
+    for (Instruction& i : bb) {
+      accesses_of(i, accesses);
+      for (const auto& a : accesses)
+        if (auto ref = decompose(a.pointer)) ask(ref->root, ref->offset + static_cast<int64_t>(a.size), ref->offset);
+    }
+  for (const auto& fact : facts_) ask(fact.root, fact.bytes, 0);
+  // What is asked of a merge is asked of each pointer it merges.
+  std::vector<Value*> work;
+  for (auto& entry : demand) work.push_back(entry.first);
+  for (size_t steps = 0; !work.empty() && steps < 100000; ++steps) {
+    Value* root = work.back();
+    work.pop_back();
+    Demand d = demand.lookup(root);
+    for (Value* in : sources(root))
+      if (auto ref = decompose(in); ref && ref->root != root && ask(ref->root, d.need + ref->offset, d.lowest + ref->offset))
+        work.push_back(ref->root);
+  }
+  return demand;
+}
+
+namespace {
+
+// A GEP's offset beyond its constant part: the variable indices, each with
+// its scale in bytes, and the constant part.
+struct VariablePart {
+  std::vector<std::pair<Value*, uint64_t>> terms;
+  int64_t constant = 0;
+  bool ok = false;
+};
+
+VariablePart variable_part(GetElementPtrInst* gep, const DataLayout& dl) {
+  VariablePart out;
+  unsigned bits = dl.getIndexTypeSizeInBits(gep->getType());
+  MapVector<Value*, APInt> vars;
+  APInt constant(bits, 0);
+  if (!gep->collectOffset(dl, bits, vars, constant)) return out;
+  for (auto& [v, scale] : vars) {
+    if (scale.isNegative() || scale.getActiveBits() > 32) return out;
+    out.terms.push_back({v, scale.getZExtValue()});
+  }
+  out.constant = constant.getSExtValue();
+  out.ok = !out.terms.empty();
+  return out;
+}
+
+}  // namespace
+
+Shape Checker::shape(Value* root) {
+  if (auto it = shapes_.find(root); it != shapes_.end()) return it->second;
+  shapes_[root] = Shape::unknown();  // a cycle (a pointer stepped in a loop): nothing known
+  Shape result = Shape::unknown();
+  if (data_load(root) == root) {
+    result = Shape{};
+  } else if (auto* gep = dyn_cast<GetElementPtrInst>(root)) {
+    VariablePart part = variable_part(gep, dl_);
+    auto base = decompose(gep->getPointerOperand());
+    if (part.ok && base) {
+      result = shape(base->root).shifted(base->offset + part.constant);
+      for (auto [index, scale] : part.terms) {
+        uint64_t u = ranges_.umax(index, gep);
+        unsigned width = index->getType()->getIntegerBitWidth();
+        if (u == kUnbounded || (width < 64 && u >> (width - 1)) || u > kMaxPacketOffset || scale > kMaxPacketOffset) {
+          result = Shape::unknown();
+          break;
+        }
+        if (result.known()) result.var += u * scale;
+      }
+    }
+  } else {
+    bool first = true;
+    for (Value* in : sources(root)) {
+      auto ref = decompose(in);
+      Shape s = ref ? shape(ref->root).shifted(ref->offset) : Shape::unknown();
+      result = first ? s : result.merged(s);
+      first = false;
+    }
+  }
+  shapes_[root] = result;
+  return result;
+}
+
+bool Checker::verifiable(GetElementPtrInst* gep, const Demand& demand) {
+  Shape s = shape(gep);
+  if (!s.known() || s.var > kMaxPacketOffset) return false;
+  if (s.lo + demand.lowest < 0) return false;  // may reach before the region's start
+  return s.hi + demand.need + static_cast<int64_t>(s.var) <= static_cast<int64_t>(kMaxPacketOffset);
+}
+
+// The region's start as a pointer where `b` inserts: a read of it that
+// dominates the insertion point when there is one (the same register), else
+// a new read.
+Value* Checker::region_start(IRBuilder<>& b) {
+  Instruction* at = &*b.GetInsertPoint();
+  Value* start = nullptr;
+  for (BasicBlock& bb : f_)
+    for (Instruction& i : bb)
+      if (!start && !isa<CastInst>(i) && ctx_field(&i) == region_.start_field && dt_.dominates(&i, at)) start = &i;
+  if (!start) start = emit_ctx_load(b, f_.getArg(0), static_cast<unsigned>(region_.start_field));
+  return b.CreateIntToPtr(b.CreateZExt(start, b.getInt64Ty()), PointerType::getUnqual(f_.getContext()));
+}
+
+void Checker::rebase(GetElementPtrInst* gep, const Demand& demand, int64_t short_action) {
+  LLVMContext& ctx = f_.getContext();
+  Type* ptr = PointerType::getUnqual(ctx);
+  IRBuilder<> b(gep);
+  b.SetCurrentDebugLocation(gep->getDebugLoc());
+  VariablePart part = variable_part(gep, dl_);
+  auto base = decompose(gep->getPointerOperand());
+  // base - start, as an integer the verifier treats as a scalar: a constant
+  // when the base is the start plus a constant, else a pointer difference
+  // kept opaque so LLVM cannot fold the offset into pointer arithmetic.
+  Value* start;
+  Value* w;
+  if (data_load(base->root) == base->root) {
+    start = b.CreateIntToPtr(b.CreateZExt(base->root, b.getInt64Ty()), ptr);
+    w = b.getInt64(static_cast<uint64_t>(base->offset));
+  } else {
+    start = region_start(b);
+    w = emit_opaque(b, b.CreateSub(b.CreatePtrToInt(gep->getPointerOperand(), b.getInt64Ty()), b.CreatePtrToInt(start, b.getInt64Ty())));
+  }
+  for (auto [index, scale] : part.terms) {
+    Value* wide = b.CreateSExtOrTrunc(index, b.getInt64Ty());
+    w = b.CreateAdd(w, scale == 1 ? wide : b.CreateMul(wide, b.getInt64(scale)));
+  }
+  int64_t low = std::min<int64_t>(demand.lowest, 0);
+  if (part.constant + low != 0) w = b.CreateAdd(w, b.getInt64(static_cast<uint64_t>(part.constant + low)));
+  w = emit_opaque(b, w);
+  int64_t limit = static_cast<int64_t>(kMaxPacketOffset) - (demand.need - low);
+  Value* fails = limit < 0 ? static_cast<Value*>(b.getTrue()) : b.CreateICmpUGT(w, b.getInt64(static_cast<uint64_t>(limit)));
+  branch_to_short(gep, fails, short_action);
+  b.SetInsertPoint(gep);
+  Value* p = emit_opaque(b, b.CreateGEP(b.getInt8Ty(), start, w));
+  if (low) p = b.CreateGEP(b.getInt8Ty(), p, b.getInt64(static_cast<uint64_t>(-low)));
+  gep->replaceAllUsesWith(p);
+  gep->eraseFromParent();
+  if (stats_) ++stats_->inserted;
+}
+
+// Rebuilds every pointer with a variable offset that the verifier could not
+// follow; true when the function changed.
+bool Checker::fix_variable_offsets(int64_t short_action) {
+  std::vector<GetElementPtrInst*> roots;
+  ReversePostOrderTraversal<Function*> rpo(&f_);
+  for (BasicBlock* bb : rpo)
+    for (Instruction& i : *bb)
+      if (auto* gep = dyn_cast<GetElementPtrInst>(&i); gep && !gep->hasAllConstantIndices() && is_packet_root(gep))
+        roots.push_back(gep);
+  if (roots.empty()) return false;
+  collect_edge_facts();
+  DenseMap<Value*, Demand> demand = demands();
+  bool changed = false;
+  for (GetElementPtrInst* gep : roots) {
+    Demand d = demand.lookup(gep);
+    if (verifiable(gep, d)) continue;
+    rebase(gep, d, short_action);
+    dt_.recalculate(f_);
+    reset_memos();
+    changed = true;
+  }
+  facts_.clear();
+  return changed;
 }
 
 bool Checker::run(int64_t short_action) {
@@ -494,6 +770,7 @@ bool Checker::run(int64_t short_action) {
       if (auto* call = dyn_cast<CallInst>(&i))
         if (const HelperInfo* h = helper_by_id(helper_id(*call)); h && h->invalidates_packet) moves_packet_ = true;
   rewrite_length_checks();
+  if (fix_variable_offsets(short_action)) changed_ = true;
   collect_edge_facts();
   std::vector<Access> accesses;
   ReversePostOrderTraversal<Function*> rpo(&f_);
@@ -505,7 +782,13 @@ bool Checker::run(int64_t short_action) {
         if (!ref) continue;
         if (stats_) ++stats_->accesses;
         int64_t need = ref->offset + static_cast<int64_t>(a.size);
-        if (ref->offset < 0) continue;  // below the root: only a check against data can prove it
+        // Before the region's start, or further than the verifier can follow
+        // (no packet is that long): never inside.
+        if (data_load(ref->root) == ref->root && (ref->offset < 0 || need > static_cast<int64_t>(kMaxPacketOffset))) {
+          planned_.push_back({&i, ref->root, -1});
+          continue;
+        }
+        need = std::max<int64_t>(need, 0);
         if (proven(ref->root, need, bb, &i, false, 0)) {
           if (stats_) ++stats_->proven;
           continue;
@@ -520,9 +803,8 @@ bool Checker::run(int64_t short_action) {
   }
   if (planned_.empty()) return changed_;
   hoist_out_of_reservations();
-  BasicBlock* short_block = nullptr;
   for (const auto& check : planned_) {
-    insert(check, short_block, short_action);
+    insert(check, short_action);
     if (stats_) ++stats_->inserted;
   }
   return true;

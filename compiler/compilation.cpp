@@ -5,17 +5,16 @@
 #include <llvm/IR/DiagnosticPrinter.h>
 #include <llvm/Support/raw_ostream.h>
 
-#include <cerrno>
-#include <cstring>
+#include <unistd.h>
+
 #include <filesystem>
-#include <fstream>
-#include <iostream>
-#include <iterator>
 #include <sstream>
 
+#include "file_io.hpp"
 #include "large_stack.hpp"
 #include "lowering.hpp"
 #include "object_emitter.hpp"
+#include "pass_diagnostic.hpp"
 #include "reader.hpp"
 #include "stdlib_sources.hpp"
 
@@ -70,21 +69,20 @@ void Compilation::apply_defines() {
   }
 }
 
+std::optional<std::string> Compilation::read_file(const std::string& path) {
+  bool from_stdin = path == "-";
+  FileContents file = from_stdin ? read_fd(STDIN_FILENO, kMaxSourceBytes) : whistler::read_file(path, kMaxSourceBytes);
+  if (file.ok()) return std::move(file.bytes);
+  // Located at the file as a whole: "x.lisp: error: cannot read: Is a directory".
+  uint32_t id = sources_.add(from_stdin ? "<stdin>" : path, "");
+  diags_.error(SourceLoc{id, 0, 0}, "cannot read: " + file.reason);
+  return std::nullopt;
+}
+
 bool Compilation::add_file(const std::string& path) {
-  std::string text;
-  std::string name = path;
-  if (path == "-") {
-    name = "<stdin>";
-    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-  } else {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-      diags_.error({}, fmt::format("cannot read '{}': {}", path, std::strerror(errno)));
-      return false;
-    }
-    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-  return add_source(name, std::move(text));
+  std::optional<std::string> text = read_file(path);
+  if (!text) return false;
+  return add_source(path == "-" ? "<stdin>" : path, std::move(*text));
 }
 
 bool Compilation::add_source(const std::string& name, std::string text) {
@@ -127,9 +125,12 @@ void Compilation::process(uint32_t file) {
       for (const auto& f : files_read_)
         if (fs::weakly_canonical(f) == fs::weakly_canonical(found)) seen = true;
       if (seen) continue;  // each file is included once
-      std::ifstream in(found, std::ios::binary);
-      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      uint32_t id = sources_.add(found, std::move(text));
+      FileContents text = whistler::read_file(found, kMaxSourceBytes);
+      if (!text.ok()) {
+        diags_.error(target->loc, fmt::format("cannot read include file \"{}\" ({}): {}", *target->str, found, text.reason));
+        continue;
+      }
+      uint32_t id = sources_.add(found, std::move(text.bytes));
       files_read_.push_back(found);
       process(id);
       continue;
@@ -163,6 +164,17 @@ void on_llvm_diagnostic(const llvm::DiagnosticInfo* diagnostic, void* context) {
   info.print(printer);
   os.flush();
   SourceLoc loc = dc->fallback;
+  if (const auto* own = llvm::dyn_cast<PassDiagnostic>(&info)) {
+    if (own->isLocationAvailable()) {
+      unsigned line = 0, col = 0;
+      llvm::StringRef file;
+      own->getLocation(file, line, col);
+      if (SourceLoc l = find_location(dc->diags->sources(), file, line, col); l.valid()) loc = l;
+    }
+    if (info.getSeverity() == llvm::DS_Error) dc->diags->error(loc, own->message()).hint = own->hint();
+    else dc->diags->warning(loc, own->message()).hint = own->hint();
+    return;
+  }
   if (info.getKind() == llvm::DK_Unsupported) {
     const auto& located = static_cast<const llvm::DiagnosticInfoUnsupported&>(info);
     if (located.isLocationAvailable()) {

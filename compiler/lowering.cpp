@@ -1350,7 +1350,7 @@ LVal Lowerer::f_setmap(Value* form) {
   LVal value = lower(args[2]);
   llvm::Value* vp = value_pointer(m, args[2], value);
   set_location(loc_of(form));
-  llvm::Value* call = call_helper(2, b_.getInt64Ty(), {map_global(m), kp, vp, b_.getInt64(0)});
+  call_helper(2, b_.getInt64Ty(), {map_global(m), kp, vp, b_.getInt64(0)});
   return value;
 }
 

@@ -1,0 +1,175 @@
+#include "verifier_ranges.hpp"
+
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/Instructions.h>
+#include <llvm/IR/IntrinsicInst.h>
+
+#include <algorithm>
+
+#include "verifier_ir.hpp"
+
+namespace whistler {
+
+using namespace llvm;
+
+namespace {
+
+uint64_t ones(unsigned bits) { return bits >= 64 ? kUnbounded : (uint64_t{1} << bits) - 1; }
+
+// Every bit up to the highest bit of `x`: the largest value an or/xor of
+// values up to `x` can take.
+uint64_t fill_down(uint64_t x) {
+  for (unsigned s = 1; s < 64; s <<= 1) x |= x >> s;
+  return x;
+}
+
+uint64_t add_bound(uint64_t a, uint64_t b) { return a > kUnbounded - b ? kUnbounded : a + b; }
+
+uint64_t mul_bound(uint64_t a, uint64_t b) {
+  // The verifier multiplies bounds only while both fit in 32 bits.
+  if (a > UINT32_MAX || b > UINT32_MAX) return kUnbounded;
+  return a * b;
+}
+
+}  // namespace
+
+uint64_t VerifierRanges::umax(Value* v, const Instruction* at) { return structural(v, at, 0); }
+
+uint64_t VerifierRanges::structural(Value* v, const Instruction* at, int depth) {
+  uint64_t bound = kUnbounded;
+  if (auto* c = dyn_cast<ConstantInt>(v)) return c->getValue().getActiveBits() > 64 ? kUnbounded : c->getZExtValue();
+  if (depth > 12) return from_branches(v, at);
+  auto* type = dyn_cast<IntegerType>(v->getType());
+  if (type) bound = ones(type->getBitWidth());
+  auto operand = [&](unsigned i) { return structural(cast<User>(v)->getOperand(i), at, depth + 1); };
+  if (auto* bin = dyn_cast<BinaryOperator>(v)) {
+    switch (bin->getOpcode()) {
+      case Instruction::And: bound = std::min({bound, operand(0), operand(1)}); break;
+      case Instruction::Or:
+      case Instruction::Xor: bound = std::min(bound, fill_down(std::max(operand(0), operand(1)))); break;
+      case Instruction::Add: bound = std::min(bound, add_bound(operand(0), operand(1))); break;
+      case Instruction::Mul: bound = std::min(bound, mul_bound(operand(0), operand(1))); break;
+      case Instruction::Shl:
+        if (auto* n = dyn_cast<ConstantInt>(bin->getOperand(1)); n && n->getZExtValue() < 64) {
+          uint64_t a = operand(0);
+          unsigned shift = static_cast<unsigned>(n->getZExtValue());
+          if (a == 0) bound = 0;
+          else if (a != kUnbounded && static_cast<unsigned>(64 - __builtin_clzll(a)) + shift <= 64) bound = std::min(bound, a << shift);
+        }
+        break;
+      case Instruction::LShr:
+        if (auto* n = dyn_cast<ConstantInt>(bin->getOperand(1)); n && n->getZExtValue() < 64)
+          bound = std::min(bound, operand(0) >> n->getZExtValue());
+        else
+          bound = std::min(bound, operand(0));
+        break;
+      case Instruction::AShr:
+        if (uint64_t a = operand(0); a <= static_cast<uint64_t>(INT64_MAX)) bound = std::min(bound, a);
+        break;
+      default: break;  // sub, div, rem: unknown to the verifier
+    }
+  } else if (auto* cast = dyn_cast<CastInst>(v)) {
+    switch (cast->getOpcode()) {
+      case Instruction::ZExt:
+      case Instruction::Trunc: bound = std::min(bound, operand(0)); break;
+      case Instruction::SExt:
+        if (uint64_t a = operand(0); a <= ones(cast->getSrcTy()->getIntegerBitWidth() - 1)) bound = std::min(bound, a);
+        break;
+      default: break;
+    }
+  } else if (auto* sel = dyn_cast<SelectInst>(v)) {
+    bound = std::min(bound, std::max(structural(sel->getTrueValue(), at, depth + 1), structural(sel->getFalseValue(), at, depth + 1)));
+  } else if (auto* phi = dyn_cast<PHINode>(v)) {
+    // Each incoming value as it is at the end of its block; a cycle through
+    // the phi (a loop) is unbounded unless a branch says otherwise.
+    if (!visiting_.insert(phi).second) return from_branches(v, at);
+    uint64_t m = 0;
+    for (unsigned i = 0; i < phi->getNumIncomingValues() && m != kUnbounded; ++i)
+      m = std::max(m, structural(phi->getIncomingValue(i), phi->getIncomingBlock(i)->getTerminator(), depth + 1));
+    visiting_.erase(phi);
+    bound = std::min(bound, m);
+  } else if (auto* call = dyn_cast<CallInst>(v)) {
+    if (auto* ii = dyn_cast<IntrinsicInst>(call)) {
+      switch (ii->getIntrinsicID()) {
+        case Intrinsic::umin: bound = std::min({bound, operand(0), operand(1)}); break;
+        case Intrinsic::umax: bound = std::min(bound, std::max(operand(0), operand(1))); break;
+        default: break;  // bswap keeps the width's bound
+      }
+    } else if (ctx_field(call) < 0) {
+      // Helper results and opaque values: only branches bound them.
+      if (!type || type->getBitWidth() == 64) bound = kUnbounded;
+    }
+  } else if (isa<Argument>(v)) {
+    bound = type ? ones(type->getBitWidth()) : kUnbounded;
+  }
+  return std::min(bound, from_branches(v, at));
+}
+
+// Comparisons of `v` with a constant on the branches that lead to `at`.
+uint64_t VerifierRanges::from_branches(Value* v, const Instruction* at) {
+  if (!at) return kUnbounded;
+  const BasicBlock* where = at->getParent();
+  uint64_t bound = kUnbounded;
+  auto refine = [&](ICmpInst* cmp, bool truth) {
+    CmpInst::Predicate pred = cmp->getPredicate();
+    auto* c = dyn_cast<ConstantInt>(cmp->getOperand(1));
+    if (cmp->getOperand(0) != v) {
+      if (cmp->getOperand(1) != v) return;
+      c = dyn_cast<ConstantInt>(cmp->getOperand(0));
+      pred = CmpInst::getSwappedPredicate(pred);
+    }
+    if (!c || c->getValue().getActiveBits() > 64) return;
+    if (!truth) pred = CmpInst::getInversePredicate(pred);
+    uint64_t k = c->getZExtValue();
+    switch (pred) {
+      case CmpInst::ICMP_ULT: if (k > 0) bound = std::min(bound, k - 1); break;
+      case CmpInst::ICMP_ULE:
+      case CmpInst::ICMP_EQ: bound = std::min(bound, k); break;
+      default: break;
+    }
+  };
+  // A condition that holds on the edge: the comparison itself, or one side
+  // of an `and` taken true (an `or` taken false).
+  auto conditions_on_edge = [&](Value* cond, bool truth, auto&& self, int depth) -> void {
+    if (auto* cmp = dyn_cast<ICmpInst>(cond)) return refine(cmp, truth);
+    if (depth > 4) return;
+    Value *a = nullptr, *b = nullptr;
+    bool conj = false, disj = false;
+    if (auto* bin = dyn_cast<BinaryOperator>(cond)) {
+      a = bin->getOperand(0);
+      b = bin->getOperand(1);
+      conj = bin->getOpcode() == Instruction::And;
+      disj = bin->getOpcode() == Instruction::Or;
+    } else if (auto* sel = dyn_cast<SelectInst>(cond)) {
+      auto* t = dyn_cast<ConstantInt>(sel->getTrueValue());
+      auto* f = dyn_cast<ConstantInt>(sel->getFalseValue());
+      a = sel->getCondition();
+      if (f && f->isZero()) { conj = true; b = sel->getTrueValue(); }
+      else if (t && t->isOne()) { disj = true; b = sel->getFalseValue(); }
+    }
+    if ((conj && truth) || (disj && !truth)) {
+      self(a, truth, self, depth + 1);
+      self(b, truth, self, depth + 1);
+    }
+  };
+  for (User* u : v->users()) {
+    auto* cmp = dyn_cast<ICmpInst>(u);
+    if (!cmp) continue;
+    std::vector<Value*> conds{cmp};
+    for (User* cu : cmp->users())
+      if (isa<BinaryOperator>(cu) || isa<SelectInst>(cu)) conds.push_back(cu);
+    for (Value* cond : conds) {
+      for (User* bu : cond->users()) {
+        auto* br = dyn_cast<BranchInst>(bu);
+        if (!br || !br->isConditional() || br->getCondition() != cond || br->getSuccessor(0) == br->getSuccessor(1)) continue;
+        for (unsigned s = 0; s < 2; ++s) {
+          if (!dt_.dominates(BasicBlockEdge(br->getParent(), br->getSuccessor(s)), where)) continue;
+          conditions_on_edge(cond, s == 0, conditions_on_edge, 0);
+        }
+      }
+    }
+  }
+  return bound;
+}
+
+}  // namespace whistler
