@@ -18,4 +18,9 @@ struct VerifierReport {
 
 VerifierReport analyze_verifier_log(const std::string& log);
 
+// Whether this kernel lets XDP programs call helper `id` (BPF_FUNC_*): some
+// builds offer a helper to no XDP program whatever its section
+// (bpf_xdp_adjust_meta on the project's 6.18 test kernel).
+bool xdp_helper_offered(int id);
+
 }  // namespace whistler::runtime

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bpf_object.hpp"
+#include "verifier_log.hpp"
 #include "test_support.hpp"
 
 using whistler::runtime::BpfObject;
@@ -63,4 +64,37 @@ TEST_CASE("metadata reads get a check against data: the program loads and sees t
   CHECK(run_with_metadata(fd, std::vector<uint8_t>(4, 0), frame) == XDP_ABORTED);
   // No metadata at all.
   CHECK(run_with_metadata(fd, {}, frame) == XDP_ABORTED);
+}
+
+// docs/language.md's tag-meta example, in the sections a user would name. On
+// a kernel that offers bpf_xdp_adjust_meta to XDP programs it loads whatever
+// the section; on one that offers it to none (a kernel build choice, measured
+// on the project's 6.18 test kernel for every section, attach type and flag)
+// the rejection says so instead of blaming the program.
+TEST_CASE("an xdp-adjust-meta program loads in any xdp section, or the rejection names the kernel") {
+  for (const char* section : {"xdp", "xdp/tag_meta", "xdp.frags"}) {
+    CAPTURE(section);
+    std::string diags;
+    auto out = whistler::test::compile_text(std::string(R"((defprog tag-meta (:type :xdp :section ")") + section + R"(")
+  (when (= (xdp-adjust-meta -4) 0)
+    (let ((meta (ctx data-meta))
+          (data (ctx data)))
+      (when (<= (+ meta 4) data)
+        (store u32 meta 0 #xfeedf00d))))
+  XDP_PASS))",
+                                            diags);
+    REQUIRE_MESSAGE(out.ok, diags);
+    RuntimeError err;
+    auto object = BpfObject::open_memory(out.bytes, {}, err);
+    REQUIRE_MESSAGE(object, err.message);
+    bool loaded = object->load(err);
+    if (whistler::runtime::xdp_helper_offered(54)) {
+      CHECK_MESSAGE(loaded, err.message << "\n" << err.detail);
+    } else {
+      MESSAGE("this kernel offers bpf_xdp_adjust_meta to no XDP program: checking the rejection's explanation");
+      REQUIRE_FALSE(loaded);
+      auto report = whistler::runtime::analyze_verifier_log(object->verifier_log("tag_meta"));
+      CHECK(report.hint.find("offers bpf_xdp_adjust_meta to no XDP program") != std::string::npos);
+    }
+  }
 }
