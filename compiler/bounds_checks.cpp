@@ -3,6 +3,8 @@
 #include <llvm/ADT/DenseMap.h>
 #include <llvm/ADT/MapVector.h>
 #include <llvm/ADT/PostOrderIterator.h>
+#include <llvm/Analysis/CFG.h>
+#include <fmt/format.h>
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/Dominators.h>
 #include <llvm/IR/IRBuilder.h>
@@ -21,6 +23,7 @@
 #include "lowering.hpp"
 #include "verifier_ir.hpp"
 #include "verifier_ranges.hpp"
+#include "pass_diagnostic.hpp"
 
 namespace whistler {
 
@@ -149,6 +152,10 @@ class Checker {
   BasicBlock* short_exit(int64_t short_action, const DebugLoc& loc);
   void branch_to_short(Instruction* at, Value* fails, int64_t short_action);
   void reset_memos() { packet_memo_.clear(); shapes_.clear(); }
+  void start_loads(Value* root, SmallPtrSetImpl<Value*>& out, int depth = 0);
+  CallInst* moved_since(Instruction* load, Instruction* access);
+  bool report_stale(Value* root, Instruction* access);
+  std::vector<CallInst*> movers_;  // calls that move the packet (xdp-adjust-head/tail/meta, tail calls)
 
   Function& f_;
   DominatorTree& dt_;
@@ -253,6 +260,11 @@ void Checker::accesses_of(Instruction& i, std::vector<Access>& out) {
     if (auto* mt = dyn_cast<MemTransferInst>(mi)) out.push_back({mt->getRawSource(), len->getZExtValue()});
   } else if (auto* call = dyn_cast<CallInst>(&i)) {
     int id = helper_id(*call);
+    if (id == kHelperMapPush || id == kHelperMapPop || id == kHelperMapPeek) {  // a value through a pointer
+      if (auto sizes = call->arg_size() >= 2 ? map_sizes(call->getArgOperand(0)) : std::nullopt)
+        out.push_back({call->getArgOperand(1), sizes->value});
+      return;
+    }
     if (id == kHelperMapLookup || id == kHelperMapUpdate || id == kHelperMapDelete) {  // key (and value) through pointers
       if (call->arg_size() < 2) return;
       auto sizes = map_sizes(call->getArgOperand(0));
@@ -764,11 +776,71 @@ bool Checker::fix_variable_offsets(int64_t short_action) {
   return changed;
 }
 
+// The reads of the region's start a root is computed from.
+void Checker::start_loads(Value* root, SmallPtrSetImpl<Value*>& out, int depth) {
+  if (depth > 16 || out.size() > 64) return;
+  if (data_load(root) == root) {
+    out.insert(root);
+    return;
+  }
+  std::vector<Value*> from = sources(root);
+  if (auto* gep = dyn_cast<GetElementPtrInst>(root)) from.push_back(gep->getPointerOperand());
+  for (Value* v : from)
+    if (auto ref = decompose(v); ref && ref->root != root) start_loads(ref->root, out, depth + 1);
+}
+
+// A call that moves the packet on some path from `load` (a read of the
+// region's start) to `access` without reading it again, or nullptr.
+CallInst* Checker::moved_since(Instruction* load, Instruction* access) {
+  for (CallInst* call : movers_) {
+    if (load->getParent() == access->getParent() && load->comesBefore(access)) {
+      // Every path into this block reads the start again first.
+      if (call->getParent() == load->getParent() && load->comesBefore(call) && call->comesBefore(access)) return call;
+      continue;
+    }
+    if (!isPotentiallyReachable(load, call, nullptr, &dt_)) continue;
+    SmallPtrSet<BasicBlock*, 1> rereads;
+    if (call->getParent() != load->getParent() || call->comesBefore(load)) rereads.insert(load->getParent());
+    if (call->getParent() == load->getParent() && load->comesBefore(call) && access->getParent() == call->getParent() &&
+        call->comesBefore(access))
+      return call;
+    if (isPotentiallyReachable(call, access, &rereads, &dt_)) return call;
+  }
+  return nullptr;
+}
+
+// A packet pointer read before a call that moved the packet is no longer a
+// packet pointer to the verifier: a located error (once per function).
+bool Checker::report_stale(Value* root, Instruction* access) {
+  SmallPtrSet<Value*, 4> loads;
+  start_loads(root, loads);
+  for (Value* load : loads) {
+    auto* li = dyn_cast<Instruction>(load);
+    CallInst* call = li ? moved_since(li, access) : nullptr;
+    if (!call) continue;
+    // Once per function (the pass runs twice): the attribute remembers.
+    if (!f_.hasFnAttribute("whistler-reported-stale")) {
+      f_.addFnAttr("whistler-reported-stale");
+      const HelperInfo* h = helper_by_id(helper_id(*call));
+      unsigned line = call->getDebugLoc() ? call->getDebugLoc().getLine() : 0;
+      report_error(*access,
+                   fmt::format("this packet access uses a pointer taken before ({} ...){} moved the packet", h ? h->name : "helper",
+                               line ? fmt::format(" on line {}", line) : ""),
+                   "after the call, read (xdp-data) and (xdp-data-end) again (or start the with-* form after it)");
+    }
+    return true;
+  }
+  return false;
+}
+
 bool Checker::run(int64_t short_action) {
   for (BasicBlock& bb : f_)
     for (Instruction& i : bb)
       if (auto* call = dyn_cast<CallInst>(&i))
-        if (const HelperInfo* h = helper_by_id(helper_id(*call)); h && h->invalidates_packet) moves_packet_ = true;
+        if (const HelperInfo* h = helper_by_id(helper_id(*call)); h && h->invalidates_packet) {
+          moves_packet_ = true;
+          movers_.push_back(call);
+        }
   rewrite_length_checks();
   if (fix_variable_offsets(short_action)) changed_ = true;
   collect_edge_facts();
@@ -781,6 +853,7 @@ bool Checker::run(int64_t short_action) {
         auto ref = decompose(a.pointer);
         if (!ref) continue;
         if (stats_) ++stats_->accesses;
+        if (moves_packet_ && report_stale(ref->root, &i)) continue;
         int64_t need = ref->offset + static_cast<int64_t>(a.size);
         // Before the region's start, or further than the verifier can follow
         // (no packet is that long): never inside.
