@@ -888,22 +888,26 @@ LVal Lowerer::f_loop(Value* form) {
   if (end - start > 1'000'000)
     fail(form, fmt::format("loop of {} iterations is too long for the verifier", end - start),
          "the kernel verifies every iteration of a bounded loop; keep loops short");
+  // The loop runs on a counter of its own; the variable the body sees is a
+  // copy made each iteration, so assigning it cannot unbound the loop.
+  Var counter = make_var(var_name->sym, false, 64, false);
   Var var = make_var(var_name->sym, false, 64, false);
-  b_.CreateStore(b_.getInt64(static_cast<uint64_t>(start)), var.slot);
+  b_.CreateStore(b_.getInt64(static_cast<uint64_t>(start)), counter.slot);
   auto* head = llvm::BasicBlock::Create(ctx_, "loop.head", fn_);
   auto* body = llvm::BasicBlock::Create(ctx_, "loop.body", fn_);
   auto* exit = llvm::BasicBlock::Create(ctx_, "loop.end", fn_);
   b_.CreateBr(head);
   b_.SetInsertPoint(head);
-  llvm::Value* i = b_.CreateLoad(b_.getInt64Ty(), var.slot);
+  llvm::Value* i = b_.CreateLoad(b_.getInt64Ty(), counter.slot);
   b_.CreateCondBr(b_.CreateICmpSLT(i, b_.getInt64(static_cast<uint64_t>(end))), body, exit);
   b_.SetInsertPoint(body);
+  b_.CreateStore(i, var.slot);
   vars_.push_back(var);
   lower_body(cdr(cdr(cdr(cdr(form)))));
   vars_.pop_back();
   if (!dead()) {
-    llvm::Value* cur = b_.CreateLoad(b_.getInt64Ty(), var.slot);
-    b_.CreateStore(b_.CreateAdd(cur, b_.getInt64(1)), var.slot);
+    llvm::Value* cur = b_.CreateLoad(b_.getInt64Ty(), counter.slot);
+    b_.CreateStore(b_.CreateAdd(cur, b_.getInt64(1)), counter.slot);
     b_.CreateBr(head);
   } else {
     b_.CreateUnreachable();
