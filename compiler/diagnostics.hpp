@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "large_stack.hpp"
 #include "source.hpp"
 
 namespace whistler {
@@ -29,7 +30,9 @@ struct Diagnostic {
 
 // Thrown to abandon the form being processed once its error is reported;
 // the driver catches it at the next top-level form so later errors still show.
-struct AbortForm {};
+struct AbortForm {
+  AbortForm() noexcept { prepare_to_unwind(); }  // may unwind deep recursion (large_stack.hpp)
+};
 
 class Diagnostics {
  public:

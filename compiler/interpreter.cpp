@@ -1,5 +1,7 @@
 #include "interpreter.hpp"
 
+#include "large_stack.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -10,6 +12,9 @@ namespace {
 
 // Non-local exit for block / return-from.
 struct ReturnFrom {
+  ReturnFrom(const Symbol* b, Value* v, SourceLoc l) noexcept : block(b), value(v), loc(l) {
+    prepare_to_unwind();  // may unwind deep recursion (large_stack.hpp)
+  }
   const Symbol* block;
   Value* value;
   SourceLoc loc;  // of the return-from form

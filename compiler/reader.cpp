@@ -1,5 +1,7 @@
 #include "reader.hpp"
 
+#include "large_stack.hpp"
+
 #include <fmt/format.h>
 
 #include <cctype>
@@ -10,7 +12,9 @@ namespace whistler {
 namespace {
 
 // Thrown inside the reader after a syntax error has been reported.
-struct ReadFailure {};
+struct ReadFailure {
+  ReadFailure() noexcept { prepare_to_unwind(); }  // may unwind deep nesting (large_stack.hpp)
+};
 
 constexpr int kMaxNesting = 10000;
 
@@ -123,7 +127,20 @@ bool Reader::skip_atmosphere() {
   }
 }
 
+// The reader recurses once per nesting level, up to kMaxNesting levels, and
+// is called outside the compiler's large-stack thread too (the REPL, -D
+// values, tests). 10,000 levels take 3.4 MiB of stack in a release build
+// (353 bytes a level) but 26 MiB under ASan (2,737 bytes a level, gcc 12),
+// more than a main thread's 8 MiB. So it moves to the large stack itself (in
+// place when already there, as in a compilation; otherwise one thread per
+// call, about 0.1 ms).
 Value* Reader::read() {
+  Value* form = nullptr;
+  run_with_large_stack([&] { form = read_here(); });
+  return form;
+}
+
+Value* Reader::read_here() {
   if (stopped_) return nullptr;
   try {
     for (;;) {
@@ -144,7 +161,9 @@ Value* Reader::read() {
 
 std::vector<Value*> Reader::read_all() {
   std::vector<Value*> forms;
-  while (Value* v = read()) forms.push_back(v);
+  run_with_large_stack([&] {
+    while (Value* v = read_here()) forms.push_back(v);
+  });
   return forms;
 }
 

@@ -14,7 +14,8 @@ class Reader {
   Reader(Heap& heap, Diagnostics& diags, uint32_t file);
 
   // The next datum, or nullptr at end of input or after a syntax error that
-  // ends reading (the error is reported).
+  // ends reading (the error is reported). Runs on the large stack
+  // (large_stack.hpp), whatever thread calls it.
   Value* read();
   // Every top-level datum of the file. Syntax errors are reported; reading
   // stops at the first one that cannot be recovered from.
@@ -26,6 +27,7 @@ class Reader {
     uint32_t line;
     uint32_t col;
   };
+  Value* read_here();
   SourceLoc loc_at(const Pos& p) const { return SourceLoc{file_, p.line, p.col}; }
   SourceLoc here() const { return loc_at(pos_); }
   bool at_end() const { return pos_.offset >= text_.size(); }
