@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -55,6 +56,10 @@ class Compilation {
 
   // Reads and processes a file (or "-" for standard input). False on errors.
   bool add_file(const std::string& path);
+  // Reads a file (or "-") without processing it: its text, or nullopt after
+  // reporting why not ("x.lisp: error: cannot read: Is a directory"), so a
+  // command can refuse a bad file before doing anything else.
+  std::optional<std::string> read_file(const std::string& path);
   // Processes source text under a display name. False on errors.
   bool add_source(const std::string& name, std::string text);
   // Lowers everything defined so far and emits it.

@@ -51,10 +51,13 @@ std::string excerpt(const SourceManager& sources, SourceLoc loc) {
   return fmt::format("  {}\n  {}\n", text, caret);
 }
 
-// "file:line:col: " before the severity; nothing for a message without a
-// location ("error: cannot read 'x.lisp': ..."), rather than a made-up place.
+// "file:line:col: " before the severity; "file: " for a message about a
+// whole file ("x.lisp: error: cannot read: ..."); nothing for a message
+// without a location, rather than a made-up place.
 std::string prefix(const Diagnostics& diags, SourceLoc loc) {
-  return loc.valid() ? diags.where(loc) + ": " : std::string();
+  if (loc.valid()) return diags.where(loc) + ": ";
+  if (loc.file != 0) return diags.sources().file(loc.file).path() + ": ";
+  return std::string();
 }
 
 }  // namespace

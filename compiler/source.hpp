@@ -9,7 +9,8 @@
 
 namespace whistler {
 
-// A position in a source file. file == 0 means "no location".
+// A position in a source file. file == 0 means "no location"; line == 0
+// with a file means the whole file (it could not be read, for instance).
 struct SourceLoc {
   uint32_t file = 0;
   uint32_t line = 0;
