@@ -24,6 +24,7 @@
 #include "verifier_ir.hpp"
 #include "verifier_ranges.hpp"
 #include "pass_diagnostic.hpp"
+#include "short_exits.hpp"
 
 namespace whistler {
 
@@ -39,10 +40,6 @@ struct PacketRef {
   int64_t offset;
 };
 
-struct Access {
-  Value* pointer;
-  uint64_t size;
-};
 
 struct EdgeFact {
   Value* root;
@@ -112,25 +109,20 @@ struct Demand {
   int64_t lowest = 0;
 };
 
-const HelperInfo* helper_by_id(int id) {
-  for (const auto& h : all_helpers())
-    if (h.id == id) return &h;
-  return nullptr;
-}
 
 class Checker {
  public:
-  Checker(Function& f, DominatorTree& dt, BoundsCheckStats* stats, Region region)
-      : f_(f), dt_(dt), dl_(f.getParent()->getDataLayout()), stats_(stats), region_(region), ranges_(dt) {}
+  Checker(Function& f, DominatorTree& dt, BoundsCheckStats* stats, Region region, int64_t short_action)
+      : f_(f), dt_(dt), dl_(f.getParent()->getDataLayout()), stats_(stats), region_(region), ranges_(dt),
+        exits_(f, dt, short_action) {}
 
-  bool run(int64_t short_action);
+  bool run();
 
  private:
   std::optional<PacketRef> decompose(Value* ptr);
   bool is_packet_root(Value* v);
   bool is_packet_end(Value* v) { return ctx_field(v) == region_.end_field; }
   Value* data_load(Value* v);
-  void accesses_of(Instruction& i, std::vector<Access>& out);
   void rewrite_length_checks();
   void collect_edge_facts();
   void facts_from_condition(Value* cond, bool truth, std::vector<std::pair<Value*, int64_t>>& out, int depth);
@@ -138,19 +130,17 @@ class Checker {
   bool covered(Value* root, int64_t need, Instruction* at);
   bool is_barrier(Instruction& i);
   int64_t merge_window(Instruction* first, Value* root, int64_t need);
-  void insert(const PlannedCheck& check, int64_t short_action);
+  void insert(const PlannedCheck& check, BasicBlock* exit);
   Value* packet_end(IRBuilder<>& b, const DebugLoc& loc);
   void hoist_out_of_reservations();
   std::vector<Value*> sources(Value* root);
-  bool fix_variable_offsets(int64_t short_action);
+  bool fix_variable_offsets();
   DenseMap<Value*, Demand> demands();
   Shape shape(Value* root);
   Value* variable_offset(GetElementPtrInst* gep, IRBuilder<>* b);
   bool verifiable(GetElementPtrInst* gep, const Demand& demand);
-  void rebase(GetElementPtrInst* gep, const Demand& demand, int64_t short_action);
+  void rebase(GetElementPtrInst* gep, const Demand& demand);
   Value* region_start(IRBuilder<>& b);
-  BasicBlock* short_exit(int64_t short_action, const DebugLoc& loc);
-  void branch_to_short(Instruction* at, Value* fails, int64_t short_action);
   void reset_memos() { packet_memo_.clear(); shapes_.clear(); }
   void start_loads(Value* root, SmallPtrSetImpl<Value*>& out, int depth = 0);
   CallInst* moved_since(Instruction* load, Instruction* access);
@@ -165,7 +155,7 @@ class Checker {
   DenseMap<Value*, bool> packet_memo_;
   DenseMap<Value*, Shape> shapes_;
   VerifierRanges ranges_;
-  BasicBlock* short_block_ = nullptr;
+  ShortExits exits_;
   std::vector<EdgeFact> facts_;
   std::vector<PlannedCheck> planned_;
   bool changed_ = false;
@@ -241,47 +231,6 @@ bool Checker::is_packet_root(Value* v) {
   }
   packet_memo_[v] = result;
   return result;
-}
-
-void Checker::accesses_of(Instruction& i, std::vector<Access>& out) {
-  out.clear();
-  if (auto* ld = dyn_cast<LoadInst>(&i)) {
-    out.push_back({ld->getPointerOperand(), dl_.getTypeStoreSize(ld->getType()).getFixedValue()});
-  } else if (auto* st = dyn_cast<StoreInst>(&i)) {
-    out.push_back({st->getPointerOperand(), dl_.getTypeStoreSize(st->getValueOperand()->getType()).getFixedValue()});
-  } else if (auto* rmw = dyn_cast<AtomicRMWInst>(&i)) {
-    out.push_back({rmw->getPointerOperand(), dl_.getTypeStoreSize(rmw->getValOperand()->getType()).getFixedValue()});
-  } else if (auto* cx = dyn_cast<AtomicCmpXchgInst>(&i)) {
-    out.push_back({cx->getPointerOperand(), dl_.getTypeStoreSize(cx->getCompareOperand()->getType()).getFixedValue()});
-  } else if (auto* mi = dyn_cast<MemIntrinsic>(&i)) {
-    auto* len = dyn_cast<ConstantInt>(mi->getLength());
-    if (!len) return;
-    out.push_back({mi->getRawDest(), len->getZExtValue()});
-    if (auto* mt = dyn_cast<MemTransferInst>(mi)) out.push_back({mt->getRawSource(), len->getZExtValue()});
-  } else if (auto* call = dyn_cast<CallInst>(&i)) {
-    int id = helper_id(*call);
-    if (id == kHelperMapPush || id == kHelperMapPop || id == kHelperMapPeek) {  // a value through a pointer
-      if (auto sizes = call->arg_size() >= 2 ? map_sizes(call->getArgOperand(0)) : std::nullopt)
-        out.push_back({call->getArgOperand(1), sizes->value});
-      return;
-    }
-    if (id == kHelperMapLookup || id == kHelperMapUpdate || id == kHelperMapDelete) {  // key (and value) through pointers
-      if (call->arg_size() < 2) return;
-      auto sizes = map_sizes(call->getArgOperand(0));
-      if (!sizes) return;
-      out.push_back({call->getArgOperand(1), sizes->key});
-      if (id == kHelperMapUpdate && call->arg_size() >= 3) out.push_back({call->getArgOperand(2), sizes->value});
-      return;
-    }
-    const HelperInfo* h = helper_by_id(id);
-    if (!h) return;
-    for (auto [ptr_index, size_index] : h->mem_args) {
-      if (static_cast<unsigned>(size_index) >= call->arg_size()) continue;
-      auto* size = dyn_cast<ConstantInt>(call->getArgOperand(size_index));
-      if (!size || size->isZero()) continue;
-      out.push_back({call->getArgOperand(ptr_index), size->getZExtValue()});
-    }
-  }
 }
 
 // A length test `(data_end - p) OP N` says the same as a pointer test the
@@ -470,10 +419,10 @@ bool Checker::is_barrier(Instruction& i) {
 }
 
 int64_t Checker::merge_window(Instruction* first, Value* root, int64_t need) {
-  std::vector<Access> accesses;
+  std::vector<MemoryAccess> accesses;
   for (Instruction* i = first->getNextNode(); i; i = i->getNextNode()) {
     if (is_barrier(*i) || i->isTerminator()) break;
-    accesses_of(*i, accesses);
+    memory_accesses(*i, accesses);
     for (const auto& a : accesses)
       if (auto ref = decompose(a.pointer); ref && ref->root == root && ref->offset >= 0)
         need = std::max<int64_t>(need, ref->offset + static_cast<int64_t>(a.size));
@@ -528,30 +477,7 @@ Value* Checker::packet_end(IRBuilder<>& b, const DebugLoc& loc) {
   return shared_end_;
 }
 
-// The one block per function that returns the short-packet action.
-BasicBlock* Checker::short_exit(int64_t short_action, const DebugLoc& loc) {
-  if (!short_block_) {
-    short_block_ = BasicBlock::Create(f_.getContext(), "short_packet", &f_);
-    IRBuilder<> sb(short_block_);
-    sb.SetCurrentDebugLocation(loc);
-    sb.CreateRet(sb.getInt32(static_cast<uint32_t>(short_action)));
-  }
-  return short_block_;
-}
-
-// Splits the block before `at` and leaves for the short-packet exit when
-// `fails` (computed before `at`) is true.
-void Checker::branch_to_short(Instruction* at, Value* fails, int64_t short_action) {
-  BasicBlock* head = at->getParent();
-  BasicBlock* cont = head->splitBasicBlock(at, "pkt.ok");
-  head->getTerminator()->eraseFromParent();
-  IRBuilder<> b(head);
-  b.SetCurrentDebugLocation(at->getDebugLoc());
-  MDBuilder md(f_.getContext());
-  b.CreateCondBr(fails, short_exit(short_action, at->getDebugLoc()), cont, md.createUnlikelyBranchWeights());
-}
-
-void Checker::insert(const PlannedCheck& check, int64_t short_action) {
+void Checker::insert(const PlannedCheck& check, BasicBlock* exit) {
   LLVMContext& ctx = f_.getContext();
   IRBuilder<> b(check.at);
   b.SetCurrentDebugLocation(check.at->getDebugLoc());
@@ -566,7 +492,7 @@ void Checker::insert(const PlannedCheck& check, int64_t short_action) {
     Value* limit = b.CreateInBoundsGEP(b.getInt8Ty(), base, b.getInt64(static_cast<uint64_t>(check.bytes)));
     fails = b.CreateICmpUGT(limit, end);
   }
-  branch_to_short(check.at, fails, short_action);
+  ShortExits::branch(check.at, fails, exit);
 }
 
 // ---- Variable offsets ------------------------------------------------------
@@ -611,10 +537,10 @@ DenseMap<Value*, Demand> Checker::demands() {
     it->second.lowest = std::min(it->second.lowest, lowest);
     return changed;
   };
-  std::vector<Access> accesses;
+  std::vector<MemoryAccess> accesses;
   for (BasicBlock& bb : f_)
     for (Instruction& i : bb) {
-      accesses_of(i, accesses);
+      memory_accesses(i, accesses);
       for (const auto& a : accesses)
         if (auto ref = decompose(a.pointer)) ask(ref->root, ref->offset + static_cast<int64_t>(a.size), ref->offset);
     }
@@ -714,7 +640,7 @@ Value* Checker::region_start(IRBuilder<>& b) {
   return b.CreateIntToPtr(b.CreateZExt(start, b.getInt64Ty()), PointerType::getUnqual(f_.getContext()));
 }
 
-void Checker::rebase(GetElementPtrInst* gep, const Demand& demand, int64_t short_action) {
+void Checker::rebase(GetElementPtrInst* gep, const Demand& demand) {
   LLVMContext& ctx = f_.getContext();
   Type* ptr = PointerType::getUnqual(ctx);
   IRBuilder<> b(gep);
@@ -742,7 +668,7 @@ void Checker::rebase(GetElementPtrInst* gep, const Demand& demand, int64_t short
   w = emit_opaque(b, w);
   int64_t limit = static_cast<int64_t>(kMaxPacketOffset) - (demand.need - low);
   Value* fails = limit < 0 ? static_cast<Value*>(b.getTrue()) : b.CreateICmpUGT(w, b.getInt64(static_cast<uint64_t>(limit)));
-  branch_to_short(gep, fails, short_action);
+  ShortExits::branch(gep, fails, exits_.exit_for(gep));
   b.SetInsertPoint(gep);
   Value* p = emit_opaque(b, b.CreateGEP(b.getInt8Ty(), start, w));
   if (low) p = b.CreateGEP(b.getInt8Ty(), p, b.getInt64(static_cast<uint64_t>(-low)));
@@ -753,7 +679,7 @@ void Checker::rebase(GetElementPtrInst* gep, const Demand& demand, int64_t short
 
 // Rebuilds every pointer with a variable offset that the verifier could not
 // follow; true when the function changed.
-bool Checker::fix_variable_offsets(int64_t short_action) {
+bool Checker::fix_variable_offsets() {
   std::vector<GetElementPtrInst*> roots;
   ReversePostOrderTraversal<Function*> rpo(&f_);
   for (BasicBlock* bb : rpo)
@@ -767,7 +693,7 @@ bool Checker::fix_variable_offsets(int64_t short_action) {
   for (GetElementPtrInst* gep : roots) {
     Demand d = demand.lookup(gep);
     if (verifiable(gep, d)) continue;
-    rebase(gep, d, short_action);
+    rebase(gep, d);
     dt_.recalculate(f_);
     reset_memos();
     changed = true;
@@ -821,7 +747,7 @@ bool Checker::report_stale(Value* root, Instruction* access) {
     // Once per function (the pass runs twice): the attribute remembers.
     if (!f_.hasFnAttribute("whistler-reported-stale")) {
       f_.addFnAttr("whistler-reported-stale");
-      const HelperInfo* h = helper_by_id(helper_id(*call));
+      const HelperInfo* h = find_helper_by_id(helper_id(*call));
       unsigned line = call->getDebugLoc() ? call->getDebugLoc().getLine() : 0;
       report_error(*access,
                    fmt::format("this packet access uses a pointer taken before ({} ...){} moved the packet", h ? h->name : "helper",
@@ -833,22 +759,22 @@ bool Checker::report_stale(Value* root, Instruction* access) {
   return false;
 }
 
-bool Checker::run(int64_t short_action) {
+bool Checker::run() {
   for (BasicBlock& bb : f_)
     for (Instruction& i : bb)
       if (auto* call = dyn_cast<CallInst>(&i))
-        if (const HelperInfo* h = helper_by_id(helper_id(*call)); h && h->invalidates_packet) {
+        if (const HelperInfo* h = find_helper_by_id(helper_id(*call)); h && h->invalidates_packet) {
           moves_packet_ = true;
           movers_.push_back(call);
         }
   rewrite_length_checks();
-  if (fix_variable_offsets(short_action)) changed_ = true;
+  if (fix_variable_offsets()) changed_ = true;
   collect_edge_facts();
-  std::vector<Access> accesses;
+  std::vector<MemoryAccess> accesses;
   ReversePostOrderTraversal<Function*> rpo(&f_);
   for (BasicBlock* bb : rpo) {
     for (Instruction& i : *bb) {
-      accesses_of(i, accesses);
+      memory_accesses(i, accesses);
       for (const auto& a : accesses) {
         auto ref = decompose(a.pointer);
         if (!ref) continue;
@@ -876,8 +802,11 @@ bool Checker::run(int64_t short_action) {
   }
   if (planned_.empty()) return changed_;
   hoist_out_of_reservations();
-  for (const auto& check : planned_) {
-    insert(check, short_action);
+  // Each check's exit is chosen on the CFG as it is, before any is inserted.
+  std::vector<BasicBlock*> exits;
+  for (const auto& check : planned_) exits.push_back(exits_.exit_for(check.at));
+  for (size_t k = 0; k < planned_.size(); ++k) {
+    insert(planned_[k], exits[k]);
     if (stats_) ++stats_->inserted;
   }
   return true;
@@ -891,14 +820,14 @@ PreservedAnalyses PacketBoundsPass::run(Function& f, FunctionAnalysisManager& am
   int64_t action = std::stoll(attr.getValueAsString().str());
   if (std::getenv("WHISTLER_DUMP_BOUNDS")) f.print(llvm::errs());
   auto& dt = am.getResult<DominatorTreeAnalysis>(f);
-  Checker packet(f, dt, stats_, kPacket);
-  bool changed = packet.run(action);
+  Checker packet(f, dt, stats_, kPacket, action);
+  bool changed = packet.run();
   // Metadata accesses (data_meta + N <= data), on the function as it is now;
   // most programs never read data_meta and skip this walk.
   if (reads_ctx_field(f, kMetadata.start_field)) {
     if (changed) dt.recalculate(f);
-    Checker metadata(f, dt, stats_, kMetadata);
-    changed |= metadata.run(action);
+    Checker metadata(f, dt, stats_, kMetadata, action);
+    changed |= metadata.run();
   }
   return changed ? PreservedAnalyses::none() : PreservedAnalyses::all();
 }

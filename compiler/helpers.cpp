@@ -51,6 +51,12 @@ const std::vector<HelperInfo>& all_helpers() {
   return table;
 }
 
+const HelperInfo* find_helper_by_id(int id) {
+  for (const auto& h : all_helpers())
+    if (h.id == id) return &h;
+  return nullptr;
+}
+
 const HelperInfo* find_helper(const Symbol* name) {
   static const auto* index = [] {
     auto* m = new std::unordered_map<const Symbol*, const HelperInfo*>();

@@ -34,5 +34,7 @@ struct HelperInfo {
 // nullptr when `name` is not a helper.
 const HelperInfo* find_helper(const Symbol* name);
 const std::vector<HelperInfo>& all_helpers();
+// nullptr when no helper has this BPF_FUNC id.
+const HelperInfo* find_helper_by_id(int id);
 
 }  // namespace whistler

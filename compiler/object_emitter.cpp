@@ -20,6 +20,7 @@
 #include <llvm/Transforms/Scalar/SimplifyCFG.h>
 
 #include "narrow_masks.hpp"
+#include "object_bounds.hpp"
 #include "return_blocks_last.hpp"
 #include <llvm/Transforms/Scalar/SROA.h>
 #include <llvm/Transforms/Utils/Mem2Reg.h>
@@ -113,6 +114,7 @@ void ObjectEmitter::optimize(llvm::Module& module, int opt_level, BoundsCheckSta
     // bounds pass sees each packet pointer as one value; nothing else.
     llvm::FunctionPassManager fpm;
     fpm.addPass(llvm::PromotePass());
+    fpm.addPass(ObjectBoundsPass(stats));
     fpm.addPass(llvm::EarlyCSEPass());
     bounds_and_counters(fpm);
     fpm.addPass(ReturnBlocksLastPass());
@@ -123,6 +125,14 @@ void ObjectEmitter::optimize(llvm::Module& module, int opt_level, BoundsCheckSta
     // split off, so each check the program wrote dominates what it guards,
     // and the rest of the pipeline still optimises the checks inserted.
     // u32 masks in 32 bits, after every InstCombine run (see narrow_masks.hpp).
+    // Objects' bounds first, before LLVM may treat an access outside one as
+    // undefined (see object_bounds.hpp).
+    pb.registerPipelineStartEPCallback([stats](llvm::ModulePassManager& mpm, llvm::OptimizationLevel) {
+      llvm::FunctionPassManager fpm;
+      fpm.addPass(llvm::PromotePass());
+      fpm.addPass(ObjectBoundsPass(stats));
+      mpm.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(fpm)));
+    });
     pb.registerPeepholeEPCallback([](llvm::FunctionPassManager& fpm, llvm::OptimizationLevel) {
       fpm.addPass(NarrowMasksPass());
     });

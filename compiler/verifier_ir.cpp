@@ -1,16 +1,19 @@
 #include "verifier_ir.hpp"
 
+#include "helpers.hpp"
+
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/InlineAsm.h>
 #include <llvm/IR/IntrinsicInst.h>
 #include <llvm/IR/IntrinsicsBPF.h>
 #include <llvm/IR/Module.h>
+#include <llvm/IR/DataLayout.h>
 
 namespace whistler {
 
 using namespace llvm;
 
-Value* emit_ctx_load(IRBuilder<>& b, Value* ctx, unsigned offset) {
+llvm::Value* emit_ctx_load(IRBuilder<>& b, llvm::Value* ctx, unsigned offset) {
   Module* m = b.GetInsertBlock()->getModule();
   Function* fn = Intrinsic::getDeclaration(m, Intrinsic::bpf_getelementptr_and_load, {b.getInt32Ty()});
   // Arguments as BPFPreserveStaticOffset makes them: base, volatile, atomic
@@ -26,7 +29,7 @@ Value* emit_ctx_load(IRBuilder<>& b, Value* ctx, unsigned offset) {
   return call;
 }
 
-int ctx_field(const Value* v) {
+int ctx_field(const llvm::Value* v) {
   for (;;) {
     if (isa<ZExtInst>(v) || isa<IntToPtrInst>(v) || isa<TruncInst>(v)) {
       v = cast<CastInst>(v)->getOperand(0);
@@ -43,7 +46,7 @@ int ctx_field(const Value* v) {
   }
   auto* load = dyn_cast<LoadInst>(v);
   if (!load || !load->getType()->isIntegerTy(32)) return -1;
-  const Value* p = load->getPointerOperand();
+  const llvm::Value* p = load->getPointerOperand();
   int64_t offset = 0;
   if (auto* gep = dyn_cast<GEPOperator>(p)) {
     APInt o(64, 0);
@@ -56,7 +59,7 @@ int ctx_field(const Value* v) {
   return static_cast<int>(offset);
 }
 
-Value* emit_opaque(IRBuilder<>& b, Value* v) {
+llvm::Value* emit_opaque(IRBuilder<>& b, llvm::Value* v) {
   auto* fty = FunctionType::get(v->getType(), {v->getType()}, false);
   InlineAsm* barrier = InlineAsm::get(fty, "", "=r,0", /*hasSideEffects=*/false);
   CallInst* call = b.CreateCall(fty, barrier, {v});
@@ -66,7 +69,7 @@ Value* emit_opaque(IRBuilder<>& b, Value* v) {
   return call;
 }
 
-Value* opaque_operand(const Value* v) {
+llvm::Value* opaque_operand(const llvm::Value* v) {
   auto* call = dyn_cast<CallInst>(v);
   if (!call) return nullptr;
   if (auto* asm_ = dyn_cast<InlineAsm>(call->getCalledOperand()))
@@ -82,12 +85,12 @@ constexpr const char* kMapSizesMetadata = "whistler.map";
 
 void describe_map_sizes(GlobalVariable& map, uint64_t key_size, uint64_t value_size) {
   LLVMContext& c = map.getContext();
-  Type* i64 = Type::getInt64Ty(c);
+  llvm::Type* i64 = Type::getInt64Ty(c);
   map.setMetadata(kMapSizesMetadata, MDNode::get(c, {ConstantAsMetadata::get(ConstantInt::get(i64, key_size)),
                                                      ConstantAsMetadata::get(ConstantInt::get(i64, value_size))}));
 }
 
-std::optional<MapSizes> map_sizes(const Value* map) {
+std::optional<MapSizes> map_sizes(const llvm::Value* map) {
   auto* gv = dyn_cast<GlobalVariable>(map);
   MDNode* md = gv ? gv->getMetadata(kMapSizesMetadata) : nullptr;
   if (!md || md->getNumOperands() != 2) return std::nullopt;
@@ -104,9 +107,53 @@ int helper_id(const CallBase& call) {
   return id ? static_cast<int>(id->getZExtValue()) : -1;
 }
 
-int helper_id(const Value* v) {
+int helper_id(const llvm::Value* v) {
   auto* call = dyn_cast<CallBase>(v);
   return call ? helper_id(*call) : -1;
+}
+
+// ---- Memory accesses ----
+
+void memory_accesses(Instruction& i, std::vector<MemoryAccess>& out) {
+  const DataLayout& dl = i.getDataLayout();
+  out.clear();
+  if (auto* ld = dyn_cast<LoadInst>(&i)) {
+    out.push_back({ld->getPointerOperand(), dl.getTypeStoreSize(ld->getType()).getFixedValue()});
+  } else if (auto* st = dyn_cast<StoreInst>(&i)) {
+    out.push_back({st->getPointerOperand(), dl.getTypeStoreSize(st->getValueOperand()->getType()).getFixedValue()});
+  } else if (auto* rmw = dyn_cast<AtomicRMWInst>(&i)) {
+    out.push_back({rmw->getPointerOperand(), dl.getTypeStoreSize(rmw->getValOperand()->getType()).getFixedValue()});
+  } else if (auto* cx = dyn_cast<AtomicCmpXchgInst>(&i)) {
+    out.push_back({cx->getPointerOperand(), dl.getTypeStoreSize(cx->getCompareOperand()->getType()).getFixedValue()});
+  } else if (auto* mi = dyn_cast<MemIntrinsic>(&i)) {
+    auto* len = dyn_cast<ConstantInt>(mi->getLength());
+    if (!len) return;
+    out.push_back({mi->getRawDest(), len->getZExtValue()});
+    if (auto* mt = dyn_cast<MemTransferInst>(mi)) out.push_back({mt->getRawSource(), len->getZExtValue()});
+  } else if (auto* call = dyn_cast<CallInst>(&i)) {
+    int id = helper_id(*call);
+    if (id == kHelperMapPush || id == kHelperMapPop || id == kHelperMapPeek) {  // a value through a pointer
+      if (auto sizes = call->arg_size() >= 2 ? map_sizes(call->getArgOperand(0)) : std::nullopt)
+        out.push_back({call->getArgOperand(1), sizes->value});
+      return;
+    }
+    if (id == kHelperMapLookup || id == kHelperMapUpdate || id == kHelperMapDelete) {  // key (and value) through pointers
+      if (call->arg_size() < 2) return;
+      auto sizes = map_sizes(call->getArgOperand(0));
+      if (!sizes) return;
+      out.push_back({call->getArgOperand(1), sizes->key});
+      if (id == kHelperMapUpdate && call->arg_size() >= 3) out.push_back({call->getArgOperand(2), sizes->value});
+      return;
+    }
+    const HelperInfo* h = find_helper_by_id(id);
+    if (!h) return;
+    for (auto [ptr_index, size_index] : h->mem_args) {
+      if (static_cast<unsigned>(size_index) >= call->arg_size()) continue;
+      auto* size = dyn_cast<ConstantInt>(call->getArgOperand(size_index));
+      if (!size || size->isZero()) continue;
+      out.push_back({call->getArgOperand(ptr_index), size->getZExtValue()});
+    }
+  }
 }
 
 }  // namespace whistler

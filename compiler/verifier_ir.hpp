@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 namespace whistler {
 
@@ -65,6 +66,16 @@ struct MapSizes {
 };
 void describe_map_sizes(llvm::GlobalVariable& map, uint64_t key_size, uint64_t value_size);
 std::optional<MapSizes> map_sizes(const llvm::Value* map);
+
+// The memory an instruction reads or writes through pointers: loads, stores,
+// atomics, memcpy/memset with a constant length, the key and value a map
+// helper reads, and the (pointer, constant size) arguments of other helpers
+// (HelperInfo::mem_args).
+struct MemoryAccess {
+  llvm::Value* pointer;
+  uint64_t size;
+};
+void memory_accesses(llvm::Instruction& i, std::vector<MemoryAccess>& out);
 
 // A helper call's BPF_FUNC id, or -1.
 int helper_id(const llvm::CallBase& call);

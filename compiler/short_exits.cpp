@@ -1,0 +1,81 @@
+#include "short_exits.hpp"
+
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/MDBuilder.h>
+
+#include "verifier_ir.hpp"
+
+namespace whistler {
+
+using namespace llvm;
+
+namespace {
+
+// Whether a branch on `r == null` / `r != null` takes, towards `where`, only
+// the edge on which `r` is not null.
+bool known_not_null(DominatorTree& dt, CallInst* r, Instruction* where) {
+  for (User* u : r->users()) {
+    auto* cmp = dyn_cast<ICmpInst>(u);
+    if (!cmp || !cmp->isEquality() || !isa<ConstantPointerNull>(cmp->getOperand(cmp->getOperand(0) == r ? 1 : 0))) continue;
+    for (User* cu : cmp->users()) {
+      auto* br = dyn_cast<BranchInst>(cu);
+      if (!br || !br->isConditional() || br->getSuccessor(0) == br->getSuccessor(1)) continue;
+      // eq: the false edge is not null; ne: the true edge.
+      unsigned edge = cmp->getPredicate() == CmpInst::ICMP_EQ ? 1 : 0;
+      if (dt.dominates(BasicBlockEdge(br->getParent(), br->getSuccessor(edge)), where->getParent())) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::vector<CallInst*> ShortExits::held(Instruction* where) {
+  std::vector<CallInst*> reserves, releases;
+  for (BasicBlock& bb : f_)
+    for (Instruction& i : bb)
+      if (auto* call = dyn_cast<CallInst>(&i)) {
+        int id = helper_id(*call);
+        if (id == kHelperRingbufReserve) reserves.push_back(call);
+        else if (id == kHelperRingbufSubmit || id == kHelperRingbufDiscard) releases.push_back(call);
+      }
+  std::vector<CallInst*> out;
+  for (CallInst* r : reserves) {
+    if (!dt_.dominates(r, where) || !known_not_null(dt_, r, where)) continue;
+    bool released = false;
+    for (CallInst* rel : releases)
+      released |= rel->getArgOperand(0)->stripPointerCasts() == r && dt_.dominates(rel, where);
+    if (!released) out.push_back(r);
+  }
+  return out;
+}
+
+BasicBlock* ShortExits::exit_for(Instruction* where) {
+  std::vector<CallInst*> records = held(where);
+  if (auto it = exits_.find(records); it != exits_.end()) return it->second;
+  BasicBlock* exit = BasicBlock::Create(f_.getContext(), records.empty() ? "short_packet" : "short_packet.discard", &f_);
+  IRBuilder<> b(exit);
+  b.SetCurrentDebugLocation(where->getDebugLoc());
+  for (CallInst* r : records) {
+    // bpf_ringbuf_discard(record, 0)
+    auto* fty = FunctionType::get(b.getVoidTy(), {r->getType(), b.getInt64Ty()}, false);
+    b.CreateCall(fty, ConstantExpr::getIntToPtr(b.getInt64(kHelperRingbufDiscard), PointerType::getUnqual(f_.getContext())),
+                 {r, b.getInt64(0)});
+  }
+  b.CreateRet(b.getInt32(static_cast<uint32_t>(action_)));
+  exits_[records] = exit;
+  return exit;
+}
+
+void ShortExits::branch(Instruction* where, Value* fails, BasicBlock* exit) {
+  BasicBlock* head = where->getParent();
+  BasicBlock* cont = head->splitBasicBlock(where, "pkt.ok");
+  head->getTerminator()->eraseFromParent();
+  IRBuilder<> b(head);
+  b.SetCurrentDebugLocation(where->getDebugLoc());
+  MDBuilder md(where->getContext());
+  b.CreateCondBr(fails, exit, cont, md.createUnlikelyBranchWeights());
+}
+
+}  // namespace whistler
