@@ -10,6 +10,10 @@ nlohmann::json location(const Diagnostics& diags, SourceLoc loc) {
     j["file"] = diags.sources().file(loc.file).path();
     j["line"] = loc.line;
     j["column"] = loc.col;
+  } else if (loc.file != 0) {  // the whole file
+    j["file"] = diags.sources().file(loc.file).path();
+    j["line"] = nullptr;
+    j["column"] = nullptr;
   } else {
     j["file"] = nullptr;
     j["line"] = nullptr;
@@ -37,6 +41,10 @@ nlohmann::json diagnostics_to_json(const Diagnostics& diags) {
     list.push_back(j);
   }
   return list;
+}
+
+std::string json_text(const nlohmann::json& j, int indent) {
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace whistler

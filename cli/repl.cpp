@@ -2,15 +2,13 @@
 
 #include <fmt/format.h>
 
-#include <cerrno>
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
-#include <cstring>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 
 #include "exit_codes.hpp"
+#include "file_io.hpp"
 #include "form_splitter.hpp"
 #include "line_editor.hpp"
 #include "repl_session.hpp"
@@ -69,20 +67,22 @@ int repl_command(const ReplArgs& args) {
   };
 
   for (const auto& file : args.load_files) {
-    std::ifstream in(file);
-    if (!in) {
-      std::cerr << fmt::format("error: cannot read '{}': {}\n", file, std::strerror(errno));
+    FileContents contents = read_file(file, kMaxSourceBytes);
+    if (!contents.ok()) {
+      std::cerr << fmt::format("{}: error: cannot read: {}\n", file, contents.reason);
       any_error = true;
       continue;
     }
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string& text = contents.bytes;
     SplitResult split = split_forms(text);
     FormOrigin start;
     start.name = file;
     for (size_t i = 0; i < split.forms.size(); ++i)
       evaluate(split.forms[i], origin_at(text, split.offsets[i], start));
     if (split.incomplete) {
-      std::cerr << fmt::format("error: {} ends inside a form: {}\n", file, split.rest.substr(0, 60));
+      FormOrigin at = origin_at(text, split.rest_offset, start);
+      std::string excerpt = split.rest.substr(0, std::min<size_t>(split.rest.find('\n'), 60));
+      std::cerr << fmt::format("{}:{}:{}: error: the file ends inside this form: {}\n", file, at.line, at.column, excerpt);
       any_error = true;
     }
   }

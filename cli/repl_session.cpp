@@ -182,7 +182,12 @@ bool ReplSession::evaluate(const std::string& raw, const FormOrigin& origin) {
     // A bare value: show what it evaluates to (constants, numbers).
     std::string error;
     auto v = to_decoded_value(form, *compilation_, error);
-    if (!v) return fail(error, "type a definition, a runtime form or :help");
+    if (!v) {
+      // Located like any diagnostic: in a --load file or piped input, its line.
+      compilation_->diags().error(form->loc, error).hint = "type a definition, a runtime form or :help";
+      print_new_diagnostics(before);
+      return false;
+    }
     out_ << runtime::format_lisp(*v) << "\n";
     return true;
   }

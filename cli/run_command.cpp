@@ -11,6 +11,7 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "bpf_object.hpp"
 #include "compilation.hpp"
@@ -44,7 +45,7 @@ class RunOutput {
 
   void event(const nlohmann::json& j) {
     clear_status();
-    std::cout << j.dump() << "\n";
+    std::cout << json_text(j) << "\n";
     std::cout.flush();
   }
   void info(const std::string& text) {
@@ -131,13 +132,6 @@ int run_command(const RunArgs& a) {
     return kExitUsage;
   }
 
-  // The interface first: it is the cheapest thing to get wrong.
-  auto iface = runtime::find_interface(a.iface);
-  if (!iface) {
-    out.error(runtime::missing_interface_error(a.iface));
-    return kExitRefused;
-  }
-
   // Compile, with the per-verdict counters unless they are unwanted.
   CompileOptions options;
   options.opt_level = a.opt_level;
@@ -148,7 +142,22 @@ int run_command(const RunArgs& a) {
     options.defines.emplace_back(d.substr(0, eq), eq == std::string::npos ? "1" : d.substr(eq + 1));
   }
   Compilation compilation(options);
-  compilation.add_file(a.file);
+  // A file that cannot be read (a directory, too large, an I/O error) is
+  // refused before any interface is looked at.
+  std::optional<std::string> text = compilation.read_file(a.file);
+  if (!text) {
+    out.diagnostics(compilation);
+    return kExitProgramErrors;
+  }
+
+  // Then the interface: it is the cheapest thing to get wrong.
+  auto iface = runtime::find_interface(a.iface);
+  if (!iface) {
+    out.error(runtime::missing_interface_error(a.iface));
+    return kExitRefused;
+  }
+
+  compilation.add_source(a.file == "-" ? "<stdin>" : a.file, std::move(*text));
   CompileOutput object;
   if (!compilation.diags().has_errors()) object = compilation.generate(EmitKind::Object);
   if (!object.ok || compilation.diags().has_errors()) {

@@ -10,6 +10,8 @@
 #include <whistler/version.hpp>
 
 #include <algorithm>
+#include <exception>
+#include <new>
 #include <tuple>
 
 namespace whistler::v1 {
@@ -17,7 +19,8 @@ namespace whistler::v1 {
 namespace {
 
 SourceLocation location(const whistler::Diagnostics& diags, whistler::SourceLoc loc) {
-  if (!loc.valid()) return {};
+  if (loc.file == 0) return {};
+  if (!loc.valid()) return SourceLocation{diags.sources().file(loc.file).path(), 0, 0};  // the whole file
   return SourceLocation{diags.sources().file(loc.file).path(), loc.line, loc.col};
 }
 
@@ -94,16 +97,46 @@ whistler::CompileOptions internal_options(const CompileOptions& options) {
 
 const char* version() { return WHISTLER_VERSION_STRING; }
 
+namespace {
+
+// Every failure is a diagnostic; an exception that escapes the compiler (a
+// bug, or memory exhausted) becomes one too rather than reaching the caller.
+template <class F>
+CompileResult guarded(F&& compile) {
+  std::string what;
+  try {
+    return compile();
+  } catch (const std::bad_alloc&) {
+    what = "out of memory";
+  } catch (const std::exception& e) {
+    what = e.what();
+  } catch (...) {
+    what = "an unexpected exception";
+  }
+  CompileResult result;
+  Diagnostic d;
+  d.message = "internal error: " + what;
+  d.rendered = "error: " + d.message + "\n";
+  result.diagnostics.push_back(std::move(d));
+  return result;
+}
+
+}  // namespace
+
 CompileResult compile_file(const std::string& path, const CompileOptions& options) {
-  whistler::Compilation c(internal_options(options));
-  c.add_file(path);
-  return finish(c, options);
+  return guarded([&] {
+    whistler::Compilation c(internal_options(options));
+    c.add_file(path);
+    return finish(c, options);
+  });
 }
 
 CompileResult compile_source(std::string_view source, std::string_view name, const CompileOptions& options) {
-  whistler::Compilation c(internal_options(options));
-  c.add_source(std::string(name), std::string(source));
-  return finish(c, options);
+  return guarded([&] {
+    whistler::Compilation c(internal_options(options));
+    c.add_source(std::string(name), std::string(source));
+    return finish(c, options);
+  });
 }
 
 }  // namespace whistler::v1

@@ -23,7 +23,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 
 namespace whistler::v1 {
 
@@ -296,8 +295,9 @@ Object Object::load(const CompileResult& compiled, const LoadOptions& options) {
     std::string first;
     for (const auto& d : compiled.diagnostics)
       if (d.severity == Severity::Error) {
-        first = d.location.file.empty()
-                    ? d.message
+        first = d.location.file.empty() ? d.message
+                : d.location.line == 0  // about the whole file
+                    ? fmt::format("{}: {}", d.location.file, d.message)
                     : fmt::format("{}:{}:{}: {}", d.location.file, d.location.line, d.location.column, d.message);
         break;
       }
@@ -313,17 +313,12 @@ Object Object::load(const CompileResult& compiled, const LoadOptions& options) {
 
 Object Object::load_file(const std::string& path, const LoadOptions& options) {
   runtime::OpenOptions o = open_options(options);
-  {
-    std::ifstream in(path, std::ios::binary);
-    if (in) {
-      char magic[4] = {};
-      in.read(magic, sizeof magic);
-      check_elf(std::as_bytes(std::span<const char>(magic, static_cast<size_t>(in.gcount()))),
-                fmt::format("'{}'", path));
-    }
-  }
   runtime::RuntimeError error;
-  auto object = runtime::BpfObject::open_file(path, o, error);
+  std::string bytes;
+  if (!runtime::BpfObject::read_file(path, bytes, error))
+    raise(error, error.kind == rk::BadValue ? std::optional(ErrorKind::InvalidObject) : std::nullopt);
+  check_elf(std::as_bytes(std::span<const char>(bytes)), fmt::format("'{}'", path));
+  auto object = runtime::BpfObject::open_memory(bytes, o, error, path);
   return Object(finish_load(std::move(object), error, options.name.empty() ? path : options.name));
 }
 

@@ -6,10 +6,9 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
 #include "bpf_info.hpp"
+#include "file_io.hpp"
 #include "libbpf_log.hpp"
 #include "pins.hpp"
 #include "privileges.hpp"
@@ -58,17 +57,28 @@ BpfObject::~BpfObject() {
   if (obj_) bpf_object__close(obj_);
 }
 
-std::unique_ptr<BpfObject> BpfObject::open_memory(const std::string& elf, const OpenOptions& options, RuntimeError& error) {
-  return finish_open(nullptr, elf, options, error, options.name);
+std::unique_ptr<BpfObject> BpfObject::open_memory(const std::string& elf, const OpenOptions& options, RuntimeError& error,
+                                                  const std::string& what) {
+  return finish_open(nullptr, elf, options, error, what.empty() ? options.name : what);
+}
+
+bool BpfObject::read_file(const std::string& path, std::string& bytes, RuntimeError& error) {
+  FileContents file = whistler::read_file(path, kMaxObjectBytes, "a BPF object file");
+  if (!file.ok()) {
+    bool missing = file.error == ENOENT || file.error == ENOTDIR;
+    bool not_object = file.error == EISDIR || file.error == EFBIG;
+    error = {fmt::format("cannot read '{}': {}", path, file.reason),
+             missing ? "check the path" : not_object ? "give the path of a BPF ELF object file (whistlerc -o FILE.o)" : "",
+             file.error, {}, missing ? ErrorKind::NotFound : not_object ? ErrorKind::BadValue : ""};
+    return false;
+  }
+  bytes = std::move(file.bytes);
+  return true;
 }
 
 std::unique_ptr<BpfObject> BpfObject::open_file(const std::string& path, const OpenOptions& options, RuntimeError& error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = {fmt::format("cannot read '{}': {}", path, std::strerror(errno)), "check the path", errno, {}, ErrorKind::NotFound};
-    return nullptr;
-  }
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string bytes;
+  if (!read_file(path, bytes, error)) return nullptr;
   return finish_open(nullptr, std::move(bytes), options, error, path);
 }
 

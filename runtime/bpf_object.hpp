@@ -36,8 +36,14 @@ class BpfObject {
   BpfObject& operator=(const BpfObject&) = delete;
 
   // Opens an object from memory (the bytes are copied) or from a file.
-  static std::unique_ptr<BpfObject> open_memory(const std::string& elf, const OpenOptions& options, RuntimeError& error);
+  // `what` names the object in errors (default: the object's name).
+  static std::unique_ptr<BpfObject> open_memory(const std::string& elf, const OpenOptions& options, RuntimeError& error,
+                                                const std::string& what = {});
   static std::unique_ptr<BpfObject> open_file(const std::string& path, const OpenOptions& options, RuntimeError& error);
+  // Reads an object file (at most kMaxObjectBytes): false with "cannot read
+  // 'PATH': REASON" (kind not-found for a missing file, bad-value for a
+  // directory or a file over the limit, else none) when it cannot.
+  static bool read_file(const std::string& path, std::string& bytes, RuntimeError& error);
 
   // Loads every program and creates every map. On a verifier rejection the
   // error names the program and carries its log in `detail`.

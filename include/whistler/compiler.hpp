@@ -23,7 +23,7 @@ enum class Severity { Error, Warning, Note };
 
 struct SourceLocation {
   std::string file;  // empty when the message has no location
-  unsigned line = 0;
+  unsigned line = 0;  // 0 when the message is about the whole file ("cannot read: ...")
   unsigned column = 0;
 };
 
@@ -103,7 +103,9 @@ struct CompileResult {
   }
 };
 
-// Compiles a file ("-" reads standard input).
+// Compiles a file ("-" reads standard input). A file that cannot be read (a
+// missing file, a directory, more than 16 MiB) is an error diagnostic whose
+// location names the file with line 0: "x.lisp: error: cannot read: ...".
 WHISTLER_API CompileResult compile_file(const std::string& path, const CompileOptions& options = {});
 // Compiles source text; `name` is the file name diagnostics show.
 WHISTLER_API CompileResult compile_source(std::string_view source, std::string_view name = "<memory>",

@@ -8,7 +8,9 @@
 
 #include <array>
 #include <cstdio>
+#include <cerrno>
 #include <exception>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <string>
@@ -303,7 +305,36 @@ TEST_CASE("errors: bytes that are not an ELF object, an empty object, a missing 
 
   e = error_of([&] { whistler::Object::load_file("/nonexistent/drop.o"); });
   CHECK(e.kind() == ErrorKind::NotFound);
-  CHECK(contains(e.message(), "cannot read '/nonexistent/drop.o'"));
+  CHECK(e.message() == "cannot read '/nonexistent/drop.o': No such file or directory");
+}
+
+TEST_CASE("errors: load_file of a directory, an unreadable file, a file over 256 MiB, and garbage") {
+  // Each is refused before the kernel is asked anything (no root needed).
+  std::string dir = "/tmp/whistler-api-load-" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  whistler::Error e = error_of([&] { whistler::Object::load_file(dir); });
+  CHECK(e.kind() == ErrorKind::InvalidObject);
+  CHECK(e.message() == "cannot read '" + dir + "': Is a directory");
+  CHECK(e.error_number() == EISDIR);
+
+  e = error_of([&] { whistler::Object::load_file("/proc/self/mem"); });
+  CHECK(e.kind() == ErrorKind::Other);
+  CHECK(e.message() == "cannot read '/proc/self/mem': Input/output error");
+
+  std::string big = dir + "/big.o";
+  std::ofstream(big).close();
+  std::filesystem::resize_file(big, 300'000'000);  // sparse: refused by its size
+  e = error_of([&] { whistler::Object::load_file(big); });
+  CHECK(e.kind() == ErrorKind::InvalidObject);
+  CHECK(e.message() == "cannot read '" + big +
+                           "': the file is larger than 256 MiB, the limit for a BPF object file (it has 300000000 bytes)");
+
+  std::string junk = dir + "/junk.o";
+  std::ofstream(junk, std::ios::binary) << std::string("\0\xff\xfe garbage", 11);
+  e = error_of([&] { whistler::Object::load_file(junk); });
+  CHECK(e.kind() == ErrorKind::InvalidObject);
+  CHECK(contains(e.message(), "'" + junk + "' is not an ELF object: it starts with 00 ff fe 20"));
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("errors: loading a compilation that failed carries its diagnostics") {
