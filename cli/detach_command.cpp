@@ -5,6 +5,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "diagnostics_json.hpp"
 #include "error_report.hpp"
 #include "exit_codes.hpp"
 #include "value_json.hpp"
@@ -28,7 +29,7 @@ int detach_command(const DetachArgs& a) {
     j["detached"] = list;
     j["ok"] = ok;
     if (!ok) j["error"] = to_json(error, true);
-    std::cout << j.dump(2) << "\n";
+    std::cout << json_text(j, 2) << "\n";
     return ok ? kExitOk : kExitRefused;
   }
   for (const auto& d : detached) {

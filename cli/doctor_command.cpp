@@ -15,6 +15,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "diagnostics_json.hpp"
 #include "exit_codes.hpp"
 #include "interfaces.hpp"
 #include "libbpf_log.hpp"
@@ -203,7 +204,7 @@ int doctor_command(const DoctorArgs& a) {
       if (!c.fix.empty()) j["fix"] = c.fix;
       list.push_back(j);
     }
-    std::cout << nlohmann::json{{"ok", !failed}, {"checks", list}}.dump(2) << "\n";
+    std::cout << json_text(nlohmann::json{{"ok", !failed}, {"checks", list}}, 2) << "\n";
   } else {
     for (const auto& c : checks) {
       std::cout << fmt::format("{:<5} {:<13} {}\n", level_name(c.level), c.name, c.text);

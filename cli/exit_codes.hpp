@@ -16,6 +16,7 @@ enum WhistlerExit {
   kExitProgramErrors = 1,  // the program does not compile, or the verifier rejected it
   kExitUsage = 2,          // bad command line
   kExitRefused = 3,        // the system refused: interface, attach, load, privileges, pins
+  kExitInternal = 4,       // an internal error (an exception that escaped: a bug)
 };
 
 }  // namespace whistler

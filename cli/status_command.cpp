@@ -5,6 +5,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "diagnostics_json.hpp"
 #include "error_report.hpp"
 #include "exit_codes.hpp"
 #include "interfaces.hpp"
@@ -20,7 +21,7 @@ int status_command(const StatusArgs& a) {
     auto i = runtime::find_interface(a.iface);
     if (!i) {
       auto e = runtime::missing_interface_error(a.iface);
-      if (a.json) std::cout << nlohmann::json{{"error", to_json(e, false)}}.dump(2) << "\n";
+      if (a.json) std::cout << json_text(nlohmann::json{{"error", to_json(e, false)}}, 2) << "\n";
       else print_runtime_error(std::cerr, e, false);
       return kExitRefused;
     }
@@ -92,7 +93,7 @@ int status_command(const StatusArgs& a) {
       jp.push_back(one);
     }
     j["pins"] = jp;
-    std::cout << j.dump(2) << "\n";
+    std::cout << json_text(j, 2) << "\n";
     return errors ? kExitRefused : kExitOk;
   }
 

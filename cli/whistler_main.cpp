@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <new>
 
 #include "detach_command.hpp"
 #include "doctor_command.hpp"
@@ -22,13 +23,16 @@
 
 using namespace whistler;
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   CLI::App app{"Run Whistler (a Lisp for eBPF/XDP) programs on network interfaces.", "whistler"};
   app.set_version_flag("--version", std::string("whistler ") + WHISTLER_VERSION);
   app.require_subcommand(1);
   app.footer(
-      "Exit status: 0 success, 1 errors in the program (compiler or verifier), 2 bad command line,\n"
-      "3 the system refused (interface, attach, load, privileges, pins).");
+      "Exit status: 0 success, 1 errors in the program (compiler or verifier) or an unreadable file,\n"
+      "2 bad command line, 3 the system refused (interface, attach, load, privileges, pins),\n"
+      "4 internal error.");
 
   RunArgs run;
   CLI::App* run_cmd = app.add_subcommand("run", "compile FILE, attach it to an interface, show live counters; Ctrl-C detaches");
@@ -95,4 +99,21 @@ int main(int argc, char** argv) {
   if (detach_cmd->parsed()) return detach_command(detach);
   if (doctor_cmd->parsed()) return doctor_command(doctor);
   return kExitUsage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // The last resort: every failure should be a message of its own, but an
+  // exception that escapes is reported as a bug rather than ending in abort().
+  try {
+    return run(argc, argv);
+  } catch (const std::bad_alloc&) {
+    std::cerr << "whistler: internal error: out of memory\n";
+  } catch (const std::exception& e) {
+    std::cerr << "whistler: internal error: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "whistler: internal error: an unexpected exception\n";
+  }
+  return kExitInternal;
 }

@@ -1,22 +1,24 @@
 // whistlerc: compiles Whistler source to BPF ELF objects (or assembly, or IR).
 //
 // Exit codes: 0 success; 1 the program has errors (or the verifier rejected
-// it under --check); 2 bad command line; 3 the output could not be written.
+// it under --check), including an input that cannot be read; 2 bad command
+// line; 3 the output could not be written; 4 an internal error (a bug).
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <cstdio>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
+#include <new>
 #include <nlohmann/json.hpp>
 
 #include "bpf_object.hpp"
 #include "compilation.hpp"
 #include "diagnostics_json.hpp"
 #include "emit_kind.hpp"
+#include "file_io.hpp"
 #include "verifier_diagnostic.hpp"
 #include "verifier_log.hpp"
 
@@ -29,7 +31,7 @@ using namespace whistler;
 
 namespace {
 
-enum Exit { kOk = 0, kProgramErrors = 1, kUsage = 2, kOutputError = 3 };
+enum Exit { kOk = 0, kProgramErrors = 1, kUsage = 2, kOutputError = 3, kInternalError = 4 };
 
 struct Args {
   std::string input;
@@ -52,36 +54,17 @@ std::string default_output(const Args& a) {
   return fs::path(a.input).stem().string() + ext;
 }
 
-// Writes through a temporary file and a rename, so a failed run leaves no
-// partial output behind.
+// "-" is standard output; anything else goes through write_file: a regular
+// file is replaced atomically (a failed run leaves no partial output), a
+// symbolic link's target is written, a device or FIFO is written in place.
 bool write_output(const std::string& path, const std::string& bytes, std::string& error) {
   if (path == "-") {
-    std::cout.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     std::cout.flush();
-    return static_cast<bool>(std::cout);
-  }
-  std::string tmp = path + ".tmp" + std::to_string(getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) {
-      error = fmt::format("cannot write '{}': {}", path, std::strerror(errno));
-      return false;
-    }
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out) {
-      error = fmt::format("cannot write '{}': {}", path, std::strerror(errno));
-      std::remove(tmp.c_str());
-      return false;
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    error = fmt::format("cannot write '{}': {}", path, ec.message());
-    std::remove(tmp.c_str());
+    if (write_all(STDOUT_FILENO, bytes)) return true;
+    error = fmt::format("cannot write to standard output: {}", std::strerror(errno));
     return false;
   }
-  return true;
+  return write_file(path, bytes, error);
 }
 
 std::string make_escape(const std::string& path) {
@@ -107,9 +90,7 @@ std::vector<std::string> normalise_arguments(int argc, char** argv) {
   return args;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   Args a;
   CLI::App app{"Compile Whistler, a Lisp for eBPF, to BPF ELF objects that libbpf, bpftool, ip and xdp-loader load.",
                "whistlerc"};
@@ -132,8 +113,8 @@ int main(int argc, char** argv) {
   app.add_flag("--MD", a.depfile, "also write a Makefile depfile (-MD); its name is OUTPUT.d unless --MF is given");
   app.add_option("--MF", a.depfile_path, "depfile name for -MD (also -MF FILE)");
   app.footer(
-      "Exit status: 0 success, 1 errors in the program (or a verifier rejection with --check),\n"
-      "2 bad command line, 3 the output could not be written.");
+      "Exit status: 0 success, 1 errors in the program or an unreadable input (or a verifier rejection\n"
+      "with --check), 2 bad command line, 3 the output could not be written, 4 internal error.");
   try {
     app.parse(normalise_arguments(argc, argv));
   } catch (const CLI::CallForHelp& e) {
@@ -213,7 +194,7 @@ int main(int argc, char** argv) {
     if (a.json) {
       result["ok"] = false;
       result["diagnostics"] = diagnostics_to_json(diags);
-      std::cout << result.dump(2) << "\n";
+      std::cout << json_text(result, 2) << "\n";
     } else {
       std::cerr << diags.render_all();
       if (diags.error_count() > 1) std::cerr << fmt::format("{} errors\n", diags.error_count());
@@ -248,7 +229,12 @@ int main(int argc, char** argv) {
     result["programs"] = programs;
     result["bounds_checks"] = {{"accesses", out.bounds.accesses}, {"proven", out.bounds.proven},
                                {"inserted", out.bounds.inserted}, {"merged", out.bounds.merged}};
-    std::cout << result.dump(2) << "\n";
+    std::cout << json_text(result, 2) << "\n";
+    std::cout.flush();
+    if (!std::cout) {
+      std::cerr << "whistlerc: cannot write the JSON report to standard output\n";
+      return kOutputError;
+    }
     return kOk;
   }
   std::cerr << diags.render_all();  // warnings
@@ -260,4 +246,21 @@ int main(int argc, char** argv) {
   }
   if (a.check) std::cerr << fmt::format("{}: the kernel verifier accepted every program\n", a.input);
   return kOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // The last resort: every failure should be a diagnostic, but an exception
+  // that escapes is reported as a bug rather than ending in abort().
+  try {
+    return run(argc, argv);
+  } catch (const std::bad_alloc&) {
+    std::cerr << "whistlerc: internal error: out of memory\n";
+  } catch (const std::exception& e) {
+    std::cerr << "whistlerc: internal error: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "whistlerc: internal error: an unexpected exception\n";
+  }
+  return kInternalError;
 }
