@@ -4,6 +4,7 @@
 #include <llvm/ADT/MapVector.h>
 #include <llvm/ADT/PostOrderIterator.h>
 #include <llvm/Analysis/CFG.h>
+#include <llvm/Analysis/ValueTracking.h>
 #include <fmt/format.h>
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/Dominators.h>
@@ -410,8 +411,14 @@ bool Checker::covered(Value* root, int64_t need, Instruction* at) {
 
 // Calls (other than memory intrinsics and debug markers) and atomics end a
 // merge window: widening a check across them could skip their side effects.
+// Writes to memory that outlives the program (the packet, map values) end
+// one too: a check widened over a write would take the short-packet action
+// before the write instead of after it, and the frame or the map would show.
 bool Checker::is_barrier(Instruction& i) {
-  if (isa<DbgInfoIntrinsic>(i) || isa<MemIntrinsic>(i)) return false;
+  if (isa<DbgInfoIntrinsic>(i)) return false;
+  auto visible_write = [](Value* ptr) { return !isa<AllocaInst>(getUnderlyingObject(ptr)); };
+  if (auto* mi = dyn_cast<MemIntrinsic>(&i)) return visible_write(mi->getRawDest());
+  if (auto* st = dyn_cast<StoreInst>(&i)) return visible_write(st->getPointerOperand());
   if (auto* ii = dyn_cast<IntrinsicInst>(&i))
     return !(ii->getIntrinsicID() == Intrinsic::lifetime_start || ii->getIntrinsicID() == Intrinsic::lifetime_end);
   if (isa<CallBase>(i)) return true;
