@@ -843,16 +843,18 @@ LVal Lowerer::f_setq(Value* form) {
 LVal Lowerer::f_return(Value* form) {
   bool from = head_symbol(form) == WSYM("return-from");
   auto args = from ? args_of(form, 1, 2, "(return-from NAME [VALUE])") : args_of(form, 0, 1, "(return [VALUE])");
-  ReturnTarget* target = &returns_.front();
+  // By index: lowering the value may inline a defun, which grows returns_.
+  size_t target_index = 0;
   if (from) {
     Value* name = args[0];
-    target = nullptr;
-    for (auto it = returns_.rbegin(); it != returns_.rend(); ++it)
-      if (name->tag == Tag::Sym && it->name == name->sym) {
-        target = &*it;
+    bool found = false;
+    for (size_t k = returns_.size(); k-- > 0;)
+      if (name->tag == Tag::Sym && returns_[k].name == name->sym) {
+        target_index = k;
+        found = true;
         break;
       }
-    if (!target)
+    if (!found)
       fail(name, fmt::format("return-from {}: not inside a function or program of that name", print(name)),
            "(return-from NAME VALUE) leaves the defun NAME; (return VALUE) leaves the program");
     args.erase(args.begin());
@@ -861,7 +863,6 @@ LVal Lowerer::f_return(Value* form) {
   if (dead()) return zero();
   // Cleanups of the scopes being left, innermost first; a cleanup's own
   // returns must not run it again.
-  size_t target_index = static_cast<size_t>(target - returns_.data());
   std::vector<Cleanup> pending = cleanups_;
   for (auto it = pending.rbegin(); it != pending.rend(); ++it) {
     if (it->return_depth <= target_index) continue;
@@ -870,7 +871,7 @@ LVal Lowerer::f_return(Value* form) {
   }
   cleanups_ = pending;
   if (dead()) return zero();
-  target = &returns_[target_index];
+  ReturnTarget* target = &returns_[target_index];
   if (target->program) {
     b_.CreateRet(b_.CreateTrunc(as_int(v), b_.getInt32Ty()));
   } else {

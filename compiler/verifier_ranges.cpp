@@ -36,11 +36,14 @@ uint64_t mul_bound(uint64_t a, uint64_t b) {
 uint64_t VerifierRanges::umax(Value* v, const Instruction* at) { return structural(v, at, 0); }
 
 uint64_t VerifierRanges::structural(Value* v, const Instruction* at, int depth) {
+  // An IR type's width bounds nothing by itself: LLVM computes an i8 urem
+  // in a 32- or 64-bit register, and the verifier, which does not follow
+  // remainders, knows nothing of it. Bounds come from the operations the
+  // verifier follows.
   uint64_t bound = kUnbounded;
   if (auto* c = dyn_cast<ConstantInt>(v)) return c->getValue().getActiveBits() > 64 ? kUnbounded : c->getZExtValue();
   if (depth > 12) return from_branches(v, at);
   auto* type = dyn_cast<IntegerType>(v->getType());
-  if (type) bound = ones(type->getBitWidth());
   auto operand = [&](unsigned i) { return structural(cast<User>(v)->getOperand(i), at, depth + 1); };
   if (auto* bin = dyn_cast<BinaryOperator>(v)) {
     switch (bin->getOpcode()) {
@@ -68,6 +71,10 @@ uint64_t VerifierRanges::structural(Value* v, const Instruction* at, int depth) 
         break;
       default: break;  // sub, div, rem: unknown to the verifier
     }
+  } else if (isa<LoadInst>(v) && type) {
+    bound = ones(type->getBitWidth());  // BPF loads zero-extend
+  } else if (isa<CmpInst>(v)) {
+    bound = 1;
   } else if (auto* cast = dyn_cast<CastInst>(v)) {
     switch (cast->getOpcode()) {
       case Instruction::ZExt:
@@ -93,14 +100,15 @@ uint64_t VerifierRanges::structural(Value* v, const Instruction* at, int depth) 
       switch (ii->getIntrinsicID()) {
         case Intrinsic::umin: bound = std::min({bound, operand(0), operand(1)}); break;
         case Intrinsic::umax: bound = std::min(bound, std::max(operand(0), operand(1))); break;
-        default: break;  // bswap keeps the width's bound
+        case Intrinsic::bswap:  // be16 / be32 leave only that many bits
+          if (type && type->getBitWidth() < 64) bound = ones(type->getBitWidth());
+          break;
+        default: break;
       }
-    } else if (ctx_field(call) < 0) {
-      // Helper results and opaque values: only branches bound them.
-      if (!type || type->getBitWidth() == 64) bound = kUnbounded;
+    } else if (ctx_field(call) >= 0) {
+      bound = ones(32);  // a 32-bit context field
     }
-  } else if (isa<Argument>(v)) {
-    bound = type ? ones(type->getBitWidth()) : kUnbounded;
+    // Helper results and opaque values: only branches bound them.
   }
   return std::min(bound, from_branches(v, at));
 }
