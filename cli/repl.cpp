@@ -1,6 +1,8 @@
 #include "repl.hpp"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <csignal>
@@ -103,7 +105,15 @@ int repl_command(const ReplArgs& args) {
     install_termination_handlers();  // clears the request
     return true;
   };
-  while (!session.quit_requested()) {
+  // Standard input redirected from a directory reads as an empty file
+  // through std::cin: say so instead of ending quietly.
+  struct stat in_stat;
+  bool stdin_is_directory = !editor.interactive() && fstat(STDIN_FILENO, &in_stat) == 0 && S_ISDIR(in_stat.st_mode);
+  if (stdin_is_directory) {
+    std::cerr << "<stdin>: error: cannot read: Is a directory\n";
+    any_error = true;
+  }
+  while (!stdin_is_directory && !session.quit_requested()) {
     if (termination_requested() && !interrupted_at_terminal()) break;
     const char* prompt = buffer.empty() ? "whistler> " : "     ...> ";
     bool got = editor.read_line(prompt, line);

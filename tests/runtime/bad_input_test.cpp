@@ -126,3 +126,10 @@ TEST_CASE("repl --load: a directory, a missing file, a file over the limit, garb
   CHECK(u.exit_code == whistler::kExitProgramErrors);
   CHECK(u.err == open + ":2:3: error: the file ends inside this form: (defprog p (:type :xdp)\n");
 }
+
+TEST_CASE("repl with standard input redirected from a directory: an error, not an empty session") {
+  TempDir dir;
+  Result r = run({"sh", "-c", whistler_path() + " repl < " + dir.path()});
+  CHECK(r.exit_code == whistler::kExitProgramErrors);
+  CHECK(r.err == "<stdin>: error: cannot read: Is a directory\n");
+}
