@@ -207,6 +207,13 @@ bool BpfObject::load(RuntimeError& error) {
     error.hint = "offload needs a NIC that executes BPF (Netronome nfp, or netdevsim for tests); use --mode xdpdrv or xdpgeneric";
     return false;
   }
+  // The verifier refuses some programs with EINVAL (a leaked reference, a
+  // helper the program type may not call, a program too large): its log says why.
+  if (err == EINVAL && log.find("processed ") != std::string::npos) {
+    error.kind = ErrorKind::VerifierRejected;
+    error.message = fmt::format("the verifier rejected program '{}'", failed_program_);
+    return false;
+  }
   error.kind = ErrorKind::Kernel;
   if (!log.empty()) {
     error.message = fmt::format("the kernel refused program '{}': {}", failed_program_, std::strerror(err));

@@ -352,19 +352,20 @@ TEST_CASE("errors: loading a compilation that failed carries its diagnostics") {
 }
 
 TEST_CASE("errors: a verifier rejection carries the log and a hint") {
-  // A map lookup used without testing it for 0: the verifier refuses it.
-  whistler::CompileResult r = whistler::compile_source(R"((defmap m :type :hash :key-size 4 :value-size 8 :max-entries 8)
+  // A ring buffer record reserved and never submitted: compiled, refused by the verifier.
+  whistler::CompileResult r = whistler::compile_source(R"((defmap events :type :ringbuf :max-entries 4096)
 (defprog unchecked (:type :xdp)
-  (let ((p (map-lookup m 1)))
-    (load u64 p 0))))",
+  (let ((r (ringbuf-reserve events 8 0)))
+    (when r (store u64 r 0 1))
+    XDP_PASS)))",
                                                        "unchecked.lisp");
   REQUIRE_MESSAGE(r.ok(), r.error_text());
   whistler::Error e = error_of([&] { whistler::Object::load(r); });
   CHECK(e.kind() == ErrorKind::VerifierRejected);
   CHECK_MESSAGE(contains(e.message(), "unchecked"), e.message());
-  CHECK_MESSAGE(contains(e.message(), "unchecked.lisp:4"), e.message());
-  CHECK_MESSAGE(contains(e.detail(), "map_value_or_null"), e.detail());
-  CHECK_MESSAGE(contains(e.hint(), "when-let"), e.hint());
+  CHECK_MESSAGE(contains(e.message(), "unchecked.lisp:2"), e.message());
+  CHECK_MESSAGE(contains(e.detail(), "Unreleased reference"), e.detail());
+  CHECK_MESSAGE(contains(e.hint(), "with-ringbuf"), e.hint());
 }
 
 TEST_CASE("errors: wrong key and value sizes, short packets") {

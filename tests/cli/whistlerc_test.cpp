@@ -208,18 +208,20 @@ TEST_CASE("--check: a rejection is reported at the .lisp line, with the verifier
     return;
   }
   TempDir dir;
-  // A map lookup used without testing it for 0: the verifier refuses the load.
+  // A ring buffer record reserved and never submitted: whistlerc compiles it
+  // (with-ringbuf is the form that cannot leak), the verifier refuses it.
   std::string src = dir.file("unchecked.lisp",
-                             "(defmap m :type :hash :key-size 4 :value-size 8 :max-entries 8)\n"
+                             "(defmap events :type :ringbuf :max-entries 4096)\n"
                              "(defprog unchecked (:type :xdp)\n"
-                             "  (let ((p (map-lookup m 1)))\n"
-                             "    (load u64 p 0)))\n");
+                             "  (let ((r (ringbuf-reserve events 8 0)))\n"
+                             "    (when r (store u64 r 0 1))\n"
+                             "    XDP_PASS))\n");
   std::string out = dir / "unchecked.o";
   auto r = run_process({kWhistlerc, src, "-o", out, "--check"});
   CHECK(r.exit_code == 1);
-  CHECK_MESSAGE(contains(r.err, src + ":4:5: error: the kernel verifier rejected program 'unchecked'"), r.err);
-  CHECK(contains(r.err, "map_value_or_null"));
-  CHECK(contains(r.err, "when-let"));
+  CHECK_MESSAGE(contains(r.err, src + ":2:1: error: the kernel verifier rejected program 'unchecked'"), r.err);
+  CHECK(contains(r.err, "Unreleased reference"));
+  CHECK(contains(r.err, "with-ringbuf"));
   CHECK_FALSE(fs::exists(out));
   auto verbose = run_process({kWhistlerc, src, "-o", out, "--check", "--verbose"});
   CHECK(contains(verbose.err, "---- verifier log ----"));
