@@ -84,6 +84,13 @@ Value* see_through(Value* v) {
   return nullptr;
 }
 
+// A root as a pointer: a read of the start field is one already, or an
+// integer (a plain 32-bit load) to widen.
+Value* as_pointer(IRBuilder<>& b, Value* root) {
+  if (root->getType()->isPointerTy()) return root;
+  return b.CreateIntToPtr(b.CreateZExt(root, b.getInt64Ty()), PointerType::getUnqual(b.getContext()));
+}
+
 bool is_opaque_pointer(Value* v) { return opaque_operand(v) && !see_through(v); }
 
 // What the verifier knows of a packet pointer on every path that reaches a
@@ -134,6 +141,7 @@ class Checker {
   void insert(const PlannedCheck& check, BasicBlock* exit);
   Value* packet_end(IRBuilder<>& b, const DebugLoc& loc);
   void hoist_out_of_reservations();
+  bool hoist_before(Instruction* i, Instruction* pos, int depth);
   std::vector<Value*> sources(Value* root);
   bool fix_variable_offsets();
   DenseMap<Value*, Demand> demands();
@@ -257,9 +265,11 @@ void Checker::rewrite_length_checks() {
       Value* end_side = sub->getOperand(0);
       Value* start_side = sub->getOperand(1);
       if (auto* p2i = dyn_cast<PtrToIntInst>(end_side)) end_side = p2i->getOperand(0);
+      if (Value* inner = opaque_operand(end_side)) end_side = inner;
       if (!is_packet_end(end_side)) continue;
       Value* start = nullptr;
       if (auto* p2i = dyn_cast<PtrToIntInst>(start_side)) start = p2i->getOperand(0);
+      if (Value* inner = start ? opaque_operand(start) : nullptr) start = inner;
       else if (data_load(start_side)) start = start_side;
       if (!start) continue;
       int64_t n = bound->getSExtValue();
@@ -442,6 +452,17 @@ int64_t Checker::merge_window(Instruction* first, Value* root, int64_t need) {
 // between a reservation and its submit/discard moves before the reservation
 // (the packet pointer it tests is available there in the programs the
 // library's forms produce).
+// Moves `i` (and what it is computed from) before `pos` when it can: no
+// effects, no memory read, no phi, operands that dominate `pos` or move too.
+bool Checker::hoist_before(Instruction* i, Instruction* pos, int depth) {
+  if (dt_.dominates(i, pos)) return true;
+  if (depth > 8 || i->mayHaveSideEffects() || i->mayReadFromMemory() || isa<PHINode>(i) || i->isTerminator()) return false;
+  for (Value* op : i->operands())
+    if (auto* oi = dyn_cast<Instruction>(op); oi && !hoist_before(oi, pos, depth + 1)) return false;
+  i->moveBefore(pos);
+  return true;
+}
+
 void Checker::hoist_out_of_reservations() {
   std::vector<CallInst*> reserves, releases;
   for (BasicBlock& bb : f_)
@@ -459,8 +480,12 @@ void Checker::hoist_out_of_reservations() {
       for (CallInst* release : releases)
         released |= dt_.dominates(reserve, release) && dt_.dominates(release, check.at);
       if (released) continue;
+      // A root computed without effects from values available before the
+      // reservation (LLVM sinks the widening of a context read to its first
+      // use) moves up with the check; otherwise the check stays, and its exit
+      // discards the record (ShortExits).
       auto* root = dyn_cast<Instruction>(check.root);
-      if (root && !dt_.dominates(root, reserve)) continue;  // cannot move; the verifier will say why
+      if (root && !dt_.dominates(root, reserve) && !hoist_before(root, reserve, 0)) continue;
       check.at = reserve;
     }
   }
@@ -472,8 +497,7 @@ void Checker::hoist_out_of_reservations() {
 Value* Checker::packet_end(IRBuilder<>& b, const DebugLoc& loc) {
   LLVMContext& ctx = f_.getContext();
   auto load_end = [&](IRBuilder<>& at) -> Value* {
-    Value* end32 = emit_ctx_load(at, f_.getArg(0), static_cast<unsigned>(region_.end_field));
-    return at.CreateIntToPtr(at.CreateZExt(end32, at.getInt64Ty()), PointerType::getUnqual(ctx));
+    return emit_ctx_pointer(at, f_.getArg(0), static_cast<unsigned>(region_.end_field));
   };
   if (moves_packet_) return load_end(b);
   if (!shared_end_) {
@@ -493,9 +517,7 @@ void Checker::insert(const PlannedCheck& check, BasicBlock* exit) {
     fails = b.getTrue();  // never inside the packet
   } else {
     Value* end = packet_end(b, check.at->getDebugLoc());
-    Value* base = check.root;
-    if (!base->getType()->isPointerTy())  // the ctx->data load itself
-      base = b.CreateIntToPtr(b.CreateZExt(base, b.getInt64Ty()), PointerType::getUnqual(ctx));
+    Value* base = as_pointer(b, check.root);
     Value* limit = b.CreateInBoundsGEP(b.getInt8Ty(), base, b.getInt64(static_cast<uint64_t>(check.bytes)));
     fails = b.CreateICmpUGT(limit, end);
   }
@@ -642,9 +664,10 @@ Value* Checker::region_start(IRBuilder<>& b) {
   Value* start = nullptr;
   for (BasicBlock& bb : f_)
     for (Instruction& i : bb)
-      if (!start && !isa<CastInst>(i) && ctx_field(&i) == region_.start_field && dt_.dominates(&i, at)) start = &i;
-  if (!start) start = emit_ctx_load(b, f_.getArg(0), static_cast<unsigned>(region_.start_field));
-  return b.CreateIntToPtr(b.CreateZExt(start, b.getInt64Ty()), PointerType::getUnqual(f_.getContext()));
+      if (!start && i.getType()->isPointerTy() && !isa<CastInst>(i) && ctx_field(&i) == region_.start_field && dt_.dominates(&i, at))
+        start = &i;
+  if (!start) return emit_ctx_pointer(b, f_.getArg(0), static_cast<unsigned>(region_.start_field));
+  return as_pointer(b, start);
 }
 
 void Checker::rebase(GetElementPtrInst* gep, const Demand& demand) {
@@ -660,11 +683,14 @@ void Checker::rebase(GetElementPtrInst* gep, const Demand& demand) {
   Value* start;
   Value* w;
   if (data_load(base->root) == base->root) {
-    start = b.CreateIntToPtr(b.CreateZExt(base->root, b.getInt64Ty()), ptr);
+    start = as_pointer(b, base->root);
     w = b.getInt64(static_cast<uint64_t>(base->offset));
   } else {
     start = region_start(b);
-    w = emit_opaque(b, b.CreateSub(b.CreatePtrToInt(gep->getPointerOperand(), b.getInt64Ty()), b.CreatePtrToInt(start, b.getInt64Ty())));
+    // Both as pointers (see the same difference in lowering's f_sub).
+    Value* base_int = b.CreatePtrToInt(emit_ir_opaque(b, gep->getPointerOperand()), b.getInt64Ty());
+    Value* start_int = b.CreatePtrToInt(emit_ir_opaque(b, start), b.getInt64Ty());
+    w = emit_opaque(b, b.CreateSub(base_int, start_int));
   }
   for (auto [index, scale] : part.terms) {
     Value* wide = b.CreateSExtOrTrunc(index, b.getInt64Ty());

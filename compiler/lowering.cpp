@@ -948,12 +948,15 @@ LVal Lowerer::f_sub(Value* form) {
   for (size_t i = 1; i < args.size(); ++i) rest.push_back(lower(args[i]));
   if (first.kind == LVal::Ptr) {
     if (rest.size() == 1 && rest[0].kind == LVal::Ptr) {
-      // A length. Opaque, so LLVM cannot reassociate it into arithmetic on
-      // data_end or narrow it to 32 bits, neither of which the verifier
-      // allows on pointers; a comparison of it with a constant is still
-      // turned into a pointer comparison by the bounds pass.
-      llvm::Value* a = b_.CreatePtrToInt(first.v, b_.getInt64Ty());
-      llvm::Value* c = b_.CreatePtrToInt(rest[0].v, b_.getInt64Ty());
+      // A length: the difference of the two pointers as pointers (opaque,
+      // so LLVM cannot turn ptrtoint(ctx->data) back into the zero-extended
+      // 32-bit field, which the backend may copy with a 32-bit move that
+      // makes it a plain number to the verifier), itself opaque so LLVM
+      // cannot reassociate it into arithmetic on data_end. A comparison of
+      // it with a constant is still turned into a pointer comparison by the
+      // bounds pass.
+      llvm::Value* a = b_.CreatePtrToInt(emit_ir_opaque(b_, first.v), b_.getInt64Ty());
+      llvm::Value* c = b_.CreatePtrToInt(emit_ir_opaque(b_, rest[0].v), b_.getInt64Ty());
       return integer(emit_opaque(b_, b_.CreateSub(a, c)));
     }
     llvm::Value* total = nullptr;
@@ -1199,9 +1202,8 @@ LVal Lowerer::f_ctx(Value* form) {
   if (!f)
     fail(args[0], fmt::format("xdp_md has no field {}", print(args[0])),
          "fields: data data-end data-meta ingress-ifindex rx-queue-index egress-ifindex");
-  llvm::Value* wide = b_.CreateZExt(emit_ctx_load(b_, ctx_arg_, f->offset), b_.getInt64Ty());
-  if (f->pointer) return {b_.CreateIntToPtr(wide, llvm::PointerType::getUnqual(ctx_)), LVal::Ptr};
-  return integer(wide);
+  if (f->pointer) return {emit_ctx_pointer(b_, ctx_arg_, f->offset), LVal::Ptr};
+  return integer(b_.CreateZExt(emit_ctx_load(b_, ctx_arg_, f->offset), b_.getInt64Ty()));
 }
 
 LVal Lowerer::f_ctx_store(Value* form) {

@@ -7,6 +7,10 @@
 #include <llvm/IR/IntrinsicInst.h>
 #include <llvm/IR/IntrinsicsBPF.h>
 #include <llvm/IR/Module.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
 #include <llvm/IR/DataLayout.h>
 
 namespace whistler {
@@ -29,12 +33,23 @@ llvm::Value* emit_ctx_load(IRBuilder<>& b, llvm::Value* ctx, unsigned offset) {
   return call;
 }
 
+llvm::Value* emit_ctx_pointer(IRBuilder<>& b, llvm::Value* ctx, unsigned offset) {
+  llvm::Value* wide = b.CreateZExt(emit_ctx_load(b, ctx, offset), b.getInt64Ty());
+  return emit_opaque(b, b.CreateIntToPtr(wide, PointerType::getUnqual(b.getContext())));
+}
+
 int ctx_field(const llvm::Value* v) {
   for (;;) {
     if (isa<ZExtInst>(v) || isa<IntToPtrInst>(v) || isa<TruncInst>(v)) {
       v = cast<CastInst>(v)->getOperand(0);
       continue;
     }
+    // emit_ctx_pointer's barrier (an empty inline asm around the field).
+    if (auto* call = dyn_cast<CallInst>(v); call && isa<InlineAsm>(call->getCalledOperand()))
+      if (const llvm::Value* inner = opaque_operand(v); inner && isa<CastInst>(inner)) {
+        v = inner;
+        continue;
+      }
     break;
   }
   if (auto* call = dyn_cast<CallInst>(v)) {
@@ -67,6 +82,15 @@ llvm::Value* emit_opaque(IRBuilder<>& b, llvm::Value* v) {
   call->setDoesNotThrow();
   call->addFnAttr(Attribute::WillReturn);
   return call;
+}
+
+llvm::Value* emit_ir_opaque(IRBuilder<>& b, llvm::Value* v) {
+  Module* m = b.GetInsertBlock()->getModule();
+  Function* fn = Intrinsic::getDeclaration(m, Intrinsic::bpf_passthrough, {v->getType(), v->getType()});
+  // A distinct sequence number per call keeps two of them from being merged.
+  unsigned seq = 0;
+  for (const Use& u : fn->uses()) (void)u, ++seq;
+  return b.CreateCall(fn, {b.getInt32(0x10000 + seq), v});
 }
 
 llvm::Value* opaque_operand(const llvm::Value* v) {

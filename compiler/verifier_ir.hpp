@@ -43,6 +43,15 @@ inline constexpr int kHelperRingbufDiscard = 133;
 // instruction selection.
 llvm::Value* emit_ctx_load(llvm::IRBuilder<>& b, llvm::Value* ctx, unsigned offset);
 
+// Reads a pointer field of the context (data, data_end, data_meta) as a
+// 64-bit register: the 32-bit read, widened, then through an empty inline
+// asm (emit_opaque) that the widened value dies in. A 32-bit load defines a
+// 32-bit subregister, and where the register allocator copies that, it
+// copies with a 32-bit move (w3 = w2), after which the verifier sees a
+// number, not a packet pointer; the asm's result is a full 64-bit register,
+// copied with 64-bit moves.
+llvm::Value* emit_ctx_pointer(llvm::IRBuilder<>& b, llvm::Value* ctx, unsigned offset);
+
 // The xdp_md offset a value was read from (through zext, trunc and
 // inttoptr), or -1. Recognises emit_ctx_load's call and a plain load at a
 // constant offset from the function's first argument.
@@ -53,6 +62,12 @@ int ctx_field(const llvm::Value* v);
 // the result cannot be folded away from what LLVM knows of `v`, and the
 // result is one register that the comparison and every use share.
 llvm::Value* emit_opaque(llvm::IRBuilder<>& b, llvm::Value* v);
+// `v` unchanged, through llvm.bpf.passthrough: opaque to LLVM's IR
+// optimisers, gone before instruction selection. For values read from the
+// context (data, data_end): an inline asm around one of those forces the
+// register allocator to copy a 32-bit subregister, with a 32-bit move that
+// makes the pointer a plain number to the verifier.
+llvm::Value* emit_ir_opaque(llvm::IRBuilder<>& b, llvm::Value* v);
 // The operand of an emit_opaque or llvm.bpf.passthrough, or nullptr.
 llvm::Value* opaque_operand(const llvm::Value* v);
 
