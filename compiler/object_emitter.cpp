@@ -33,7 +33,6 @@ void LLVMInitializeBPFTargetInfo();
 void LLVMInitializeBPFTarget();
 void LLVMInitializeBPFTargetMC();
 void LLVMInitializeBPFAsmPrinter();
-void LLVMInitializeBPFAsmParser();
 }
 
 namespace whistler {
@@ -46,7 +45,6 @@ const llvm::Target& bpf_target() {
     LLVMInitializeBPFTarget();
     LLVMInitializeBPFTargetMC();
     LLVMInitializeBPFAsmPrinter();
-    LLVMInitializeBPFAsmParser();  // inline asm (context pointer reads) is assembled
     std::string error;
     const llvm::Target* t = llvm::TargetRegistry::lookupTarget("bpfel", error);
     if (!t) throw std::runtime_error("LLVM has no BPF target: " + error);
