@@ -142,6 +142,8 @@ class Checker {
   Value* packet_end(IRBuilder<>& b, const DebugLoc& loc);
   void hoist_out_of_reservations();
   bool hoist_before(Instruction* i, Instruction* pos, int depth);
+  bool copy_packet_buffers();
+  bool plain_packet_atomics();
   std::vector<Value*> sources(Value* root);
   bool fix_variable_offsets();
   DenseMap<Value*, Demand> demands();
@@ -792,6 +794,81 @@ bool Checker::report_stale(Value* root, Instruction* access) {
   return false;
 }
 
+// Helpers whose kernel prototype does not allow packet memory (ringbuf
+// output, perf event output, xdp-load/store-bytes, fib-lookup...) get a
+// packet buffer through a stack copy: copied in before the call when the
+// helper reads it, back after when it writes it. The copies are packet
+// accesses like any other, checked below.
+bool Checker::copy_packet_buffers() {
+  bool changed = false;
+  std::vector<CallInst*> calls;
+  for (BasicBlock& bb : f_)
+    for (Instruction& i : bb)
+      if (auto* call = dyn_cast<CallInst>(&i); call && helper_id(*call) >= 0) calls.push_back(call);
+  std::vector<HelperBuffer> buffers;
+  for (CallInst* call : calls) {
+    helper_buffers(*call, buffers);
+    for (const auto& buf : buffers) {
+      Value* ptr = call->getArgOperand(buf.arg);
+      if (buf.packet_ok || !decompose(ptr)) continue;
+      if (buf.size > 512) {
+        const HelperInfo* h = find_helper_by_id(helper_id(*call));
+        report_error(*call,
+                     fmt::format("({} ...) cannot use packet memory directly, and a {}-byte buffer is too large to copy through "
+                                 "the stack",
+                                 h ? h->name : "helper", buf.size),
+                     "pass a buffer of at most 512 bytes, or a map value");
+        continue;
+      }
+      IRBuilder<> entry(&f_.getEntryBlock(), f_.getEntryBlock().getFirstInsertionPt());
+      AllocaInst* copy = entry.CreateAlloca(ArrayType::get(entry.getInt8Ty(), buf.size), nullptr, "packet.copy");
+      copy->setAlignment(Align(8));
+      IRBuilder<> b(call);
+      b.SetCurrentDebugLocation(call->getDebugLoc());
+      if (buf.reads) b.CreateMemCpy(copy, Align(8), ptr, Align(1), buf.size);
+      else b.CreateMemSet(copy, b.getInt8(0), buf.size, Align(8));
+      call->setArgOperand(buf.arg, copy);
+      if (buf.writes) {
+        b.SetInsertPoint(call->getNextNode());
+        b.CreateMemCpy(ptr, Align(1), copy, Align(8), buf.size);
+      }
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+// The verifier refuses atomic instructions on packet memory; no other CPU
+// sees the packet while the program runs, so a plain read-modify-write means
+// the same.
+bool Checker::plain_packet_atomics() {
+  std::vector<AtomicRMWInst*> atomics;
+  for (BasicBlock& bb : f_)
+    for (Instruction& i : bb)
+      if (auto* rmw = dyn_cast<AtomicRMWInst>(&i); rmw && decompose(rmw->getPointerOperand())) atomics.push_back(rmw);
+  for (AtomicRMWInst* rmw : atomics) {
+    IRBuilder<> b(rmw);
+    b.SetCurrentDebugLocation(rmw->getDebugLoc());
+    Type* t = rmw->getValOperand()->getType();
+    LoadInst* old = b.CreateAlignedLoad(t, rmw->getPointerOperand(), rmw->getAlign());
+    Value* v = rmw->getValOperand();
+    Value* updated = nullptr;
+    switch (rmw->getOperation()) {
+      case AtomicRMWInst::Add: updated = b.CreateAdd(old, v); break;
+      case AtomicRMWInst::Sub: updated = b.CreateSub(old, v); break;
+      case AtomicRMWInst::And: updated = b.CreateAnd(old, v); break;
+      case AtomicRMWInst::Or: updated = b.CreateOr(old, v); break;
+      case AtomicRMWInst::Xor: updated = b.CreateXor(old, v); break;
+      case AtomicRMWInst::Xchg: updated = v; break;
+      default: continue;
+    }
+    b.CreateAlignedStore(updated, rmw->getPointerOperand(), rmw->getAlign());
+    rmw->replaceAllUsesWith(old);
+    rmw->eraseFromParent();
+  }
+  return !atomics.empty();
+}
+
 bool Checker::run() {
   for (BasicBlock& bb : f_)
     for (Instruction& i : bb)
@@ -800,6 +877,8 @@ bool Checker::run() {
           moves_packet_ = true;
           movers_.push_back(call);
         }
+  if (plain_packet_atomics()) changed_ = true;
+  if (copy_packet_buffers()) changed_ = true;
   rewrite_length_checks();
   if (fix_variable_offsets()) changed_ = true;
   collect_edge_facts();
@@ -816,7 +895,7 @@ bool Checker::run() {
         int64_t need = ref->offset + static_cast<int64_t>(a.size);
         // Before the region's start, or further than the verifier can follow
         // (no packet is that long): never inside.
-        if (data_load(ref->root) == ref->root && (ref->offset < 0 || need > static_cast<int64_t>(kMaxPacketOffset))) {
+        if (need > static_cast<int64_t>(kMaxPacketOffset) || (data_load(ref->root) == ref->root && ref->offset < 0)) {
           planned_.push_back({&i, ref->root, -1});
           continue;
         }

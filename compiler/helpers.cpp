@@ -26,8 +26,8 @@ std::vector<HelperInfo> make_table() {
       {"xdp-adjust-head", 44, R::Int, {A::Ctx, A::Int}, true, {}, "DELTA"},
       {"xdp-adjust-tail", 65, R::Int, {A::Ctx, A::Int}, true, {}, "DELTA"},
       {"xdp-adjust-meta", 54, R::Int, {A::Ctx, A::Int}, true, {}, "DELTA"},
-      {"csum-diff", 28, R::Int, {A::PtrOrNull, A::Int, A::PtrOrNull, A::Int, A::Int}, false, {{0, 1}, {2, 3}}, "FROM FROM-SIZE TO TO-SIZE SEED"},
-      {"fib-lookup", 69, R::Int, {A::Ctx, A::Ptr, A::Int, A::Int}, false, {{1, 2}}, "PARAMS PARAMS-SIZE FLAGS"},
+      {"csum-diff", 28, R::Int, {A::PtrOrNull, A::Int, A::PtrOrNull, A::Int, A::Int}, false, {{0, 1}, {2, 3}}, "FROM FROM-SIZE TO TO-SIZE SEED", BufferUse::PacketOk},
+      {"fib-lookup", 69, R::Int, {A::Ctx, A::Ptr, A::Int, A::Int}, false, {{1, 2}}, "PARAMS PARAMS-SIZE FLAGS", BufferUse::ReadsWrites},
       {"check-mtu", 163, R::Int, {A::Ctx, A::Int, A::Ptr, A::Int, A::Int}, false, {}, "IFINDEX MTU-PTR LEN-DIFF FLAGS"},
       {"perf-event-output", 25, R::Int, {A::Ctx, A::Map, A::Int, A::Ptr, A::Int}, false, {{3, 4}}, "MAP FLAGS DATA SIZE"},
       {"ringbuf-output", 130, R::Int, {A::Map, A::Ptr, A::Int, A::Int}, false, {{1, 2}}, "RINGBUF DATA SIZE FLAGS"},
@@ -36,11 +36,11 @@ std::vector<HelperInfo> make_table() {
       {"ringbuf-discard", 133, R::Void, {A::Ptr, A::Int}, false, {}, "RECORD FLAGS"},
       {"ringbuf-query", 134, R::Int, {A::Map, A::Int}, false, {}, "RINGBUF FLAGS"},
       {"xdp-get-buff-len", 188, R::Int, {A::Ctx}, false, {}, ""},
-      {"xdp-load-bytes", 189, R::Int, {A::Ctx, A::Int, A::Ptr, A::Int}, false, {{2, 3}}, "OFFSET BUF LEN"},
+      {"xdp-load-bytes", 189, R::Int, {A::Ctx, A::Int, A::Ptr, A::Int}, false, {{2, 3}}, "OFFSET BUF LEN", BufferUse::Writes},
       {"xdp-store-bytes", 190, R::Int, {A::Ctx, A::Int, A::Ptr, A::Int}, false, {{2, 3}}, "OFFSET BUF LEN"},
       {"map-push-elem", 87, R::Int, {A::Map, A::Ptr, A::Int}, false, {}, "MAP VALUE-PTR FLAGS"},
-      {"map-pop-elem", 88, R::Int, {A::Map, A::Ptr}, false, {}, "MAP VALUE-PTR"},
-      {"map-peek-elem", 89, R::Int, {A::Map, A::Ptr}, false, {}, "MAP VALUE-PTR"},
+      {"map-pop-elem", 88, R::Int, {A::Map, A::Ptr}, false, {}, "MAP VALUE-PTR", BufferUse::Writes},
+      {"map-peek-elem", 89, R::Int, {A::Map, A::Ptr}, false, {}, "MAP VALUE-PTR", BufferUse::Writes},
   };
 }
 

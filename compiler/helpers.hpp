@@ -20,6 +20,16 @@ enum class HelperArg {
 
 enum class HelperResult { Int, Ptr, Void };
 
+// How a helper uses the buffers it takes (mem_args), and whether the kernel
+// lets them be packet memory (its proto's pkt_access): when not, a packet
+// pointer passed to it is copied through a stack buffer.
+enum class BufferUse {
+  PacketOk,     // reads them, and may read the packet directly
+  Reads,        // reads them; a packet buffer is copied to the stack first
+  Writes,       // writes them; a packet buffer is copied back after
+  ReadsWrites,  // both
+};
+
 struct HelperInfo {
   const char* name;  // Whistler name ("ktime-get-ns")
   int id;            // BPF_FUNC_* number
@@ -29,6 +39,7 @@ struct HelperInfo {
   // For verifier-friendly bounds checks: (pointer argument index, size argument index) pairs.
   std::vector<std::pair<int, int>> mem_args;
   const char* params = "";  // user-visible parameter names, for arity errors
+  BufferUse buffers = BufferUse::Reads;
 };
 
 // nullptr when `name` is not a helper.

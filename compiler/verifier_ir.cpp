@@ -155,28 +155,45 @@ void memory_accesses(Instruction& i, std::vector<MemoryAccess>& out) {
     out.push_back({mi->getRawDest(), len->getZExtValue()});
     if (auto* mt = dyn_cast<MemTransferInst>(mi)) out.push_back({mt->getRawSource(), len->getZExtValue()});
   } else if (auto* call = dyn_cast<CallInst>(&i)) {
-    int id = helper_id(*call);
-    if (id == kHelperMapPush || id == kHelperMapPop || id == kHelperMapPeek) {  // a value through a pointer
-      if (auto sizes = call->arg_size() >= 2 ? map_sizes(call->getArgOperand(0)) : std::nullopt)
-        out.push_back({call->getArgOperand(1), sizes->value});
+    std::vector<HelperBuffer> buffers;
+    helper_buffers(*call, buffers);
+    for (const auto& b : buffers) out.push_back({call->getArgOperand(b.arg), b.size});
+  }
+}
+
+void helper_buffers(CallBase& call, std::vector<HelperBuffer>& out) {
+  out.clear();
+  int id = helper_id(call);
+  if (id < 0) return;
+  const HelperInfo* h = find_helper_by_id(id);
+  auto sizes = call.arg_size() >= 2 ? map_sizes(call.getArgOperand(0)) : std::nullopt;
+  switch (id) {
+    case kHelperMapLookup:
+    case kHelperMapDelete:
+      if (sizes) out.push_back({1, sizes->key, true, false, true});
       return;
-    }
-    if (id == kHelperMapLookup || id == kHelperMapUpdate || id == kHelperMapDelete) {  // key (and value) through pointers
-      if (call->arg_size() < 2) return;
-      auto sizes = map_sizes(call->getArgOperand(0));
-      if (!sizes) return;
-      out.push_back({call->getArgOperand(1), sizes->key});
-      if (id == kHelperMapUpdate && call->arg_size() >= 3) out.push_back({call->getArgOperand(2), sizes->value});
+    case kHelperMapUpdate:
+      if (sizes && call.arg_size() >= 3) {
+        out.push_back({1, sizes->key, true, false, true});
+        out.push_back({2, sizes->value, true, false, true});
+      }
       return;
-    }
-    const HelperInfo* h = find_helper_by_id(id);
-    if (!h) return;
-    for (auto [ptr_index, size_index] : h->mem_args) {
-      if (static_cast<unsigned>(size_index) >= call->arg_size()) continue;
-      auto* size = dyn_cast<ConstantInt>(call->getArgOperand(size_index));
-      if (!size || size->isZero()) continue;
-      out.push_back({call->getArgOperand(ptr_index), size->getZExtValue()});
-    }
+    case kHelperMapPush:
+    case kHelperMapPop:
+    case kHelperMapPeek:
+      if (sizes) out.push_back({1, sizes->value, id == kHelperMapPush, id != kHelperMapPush, false});
+      return;
+    default:
+      break;
+  }
+  if (!h) return;
+  for (auto [ptr_index, size_index] : h->mem_args) {
+    if (static_cast<unsigned>(size_index) >= call.arg_size()) continue;
+    auto* size = dyn_cast<ConstantInt>(call.getArgOperand(size_index));
+    if (!size || size->isZero()) continue;
+    bool reads = h->buffers != BufferUse::Writes;
+    bool writes = h->buffers == BufferUse::Writes || h->buffers == BufferUse::ReadsWrites;
+    out.push_back({static_cast<unsigned>(ptr_index), size->getZExtValue(), reads, writes, h->buffers == BufferUse::PacketOk});
   }
 }
 

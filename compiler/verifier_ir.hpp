@@ -92,6 +92,18 @@ struct MemoryAccess {
 };
 void memory_accesses(llvm::Instruction& i, std::vector<MemoryAccess>& out);
 
+// The buffers a helper call reads or writes through pointer arguments (the
+// key and value of map helpers, HelperInfo::mem_args with a constant size),
+// how it uses them, and whether they may be packet memory.
+struct HelperBuffer {
+  unsigned arg;
+  uint64_t size;
+  bool reads;
+  bool writes;
+  bool packet_ok;
+};
+void helper_buffers(llvm::CallBase& call, std::vector<HelperBuffer>& out);
+
 // A helper call's BPF_FUNC id, or -1.
 int helper_id(const llvm::CallBase& call);
 int helper_id(const llvm::Value* v);
