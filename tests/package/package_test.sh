@@ -4,16 +4,29 @@
 # Whistler::whistler) and a pkg-config consumer against it, and runs both.
 # The example loads the object it embeds into the kernel through the API and
 # checks its verdicts with test runs, so this needs root (as the kernel tests).
-#   package_test.sh BUILD_DIR SOURCE_DIR
+#   package_test.sh BUILD_DIR SOURCE_DIR [FLAGS]
+# FLAGS (one argument) go to the consumers' compile and link commands: a
+# -DWHISTLER_SANITIZE build passes its -fsanitize=... flags, since programs
+# linking a sanitized libwhistler need the sanitizer runtimes first.
 set -eu
 build_dir=$1
 source_dir=$2
+flags=${3:-}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 cmake --install "$build_dir" --prefix "$work/prefix" >/dev/null
 
-cmake -S "$source_dir/examples/embed" -B "$work/embed" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
+configure() {  # configure SOURCE BUILD: an external project against the installed package
+  if [ -n "$flags" ]; then
+    cmake -S "$1" -B "$2" -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_CXX_FLAGS="$flags" \
+      -DCMAKE_EXE_LINKER_FLAGS="$flags" -DCMAKE_SHARED_LINKER_FLAGS="$flags" >/dev/null
+  else
+    cmake -S "$1" -B "$2" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
+  fi
+}
+
+configure "$source_dir/examples/embed" "$work/embed"
 cmake --build "$work/embed" -j2 >/dev/null
 # Exits non-zero unless every test-run verdict is the expected one.
 out=$("$work/embed/embed_example" 2>&1) || { echo "$out"; echo "embed_example failed"; exit 1; }
@@ -31,7 +44,7 @@ expect "all verdicts as expected"
 
 # Editing a file the .lisp includes rebuilds the object (whistlerc's depfile).
 cp -r "$source_dir/examples/embed" "$work/embed-src"
-cmake -S "$work/embed-src" -B "$work/embed2" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
+configure "$work/embed-src" "$work/embed2"
 cmake --build "$work/embed2" >/dev/null
 sleep 1
 echo "(defconstant +blocked-port+ 23)" > "$work/embed-src/lib/ports.lisp"
@@ -50,7 +63,8 @@ int main() {
   return obj.program("p").test_run(std::vector<std::uint8_t>(60)).verdict == whistler::XdpAction::Pass ? 0 : 1;
 }
 CPP
-c++ -std=c++20 "$work/pc.cpp" -o "$work/pc" $(pkg-config --cflags --libs whistler) -Wl,-rpath,"$work/prefix/lib"
+# shellcheck disable=SC2086
+c++ -std=c++20 $flags "$work/pc.cpp" -o "$work/pc" $(pkg-config --cflags --libs whistler) -Wl,-rpath,"$work/prefix/lib"
 "$work/pc"
 "$whistlerc" --version
 echo "package test passed"
