@@ -31,9 +31,12 @@ class ProgramGenerator;
 using StatementFn = std::optional<Sexp> (ProgramGenerator::*)(Context&);
 using ExpressionFn = std::optional<Sexp> (ProgramGenerator::*)(Context&, int depth);
 
+enum class Nesting { Flat, Nests };  // whether the form has statements inside
+
 struct StatementRule {
   const char* name;
   int weight;
+  Nesting nesting;  // deep in the program, or with the budget spent, only Flat forms are drawn
   StatementFn generate;
 };
 

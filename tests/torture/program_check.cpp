@@ -1,5 +1,6 @@
 #include "program_check.hpp"
 
+#include <cstring>
 #include <exception>
 #include <regex>
 
@@ -128,8 +129,11 @@ LoadResult load_program(const std::string& elf, int opt_level) {
   }
   result.outcome.program = object->failed_program();
   std::string log = object->failed_program().empty() ? std::string() : object->verifier_log(object->failed_program());
-  if (!log.empty()) {
-    runtime::VerifierReport report = runtime::analyze_verifier_log(log);
+  runtime::VerifierReport report = runtime::analyze_verifier_log(log);
+  // A log that ends in "processed N insns" and nothing else: the verifier
+  // passed the program and the load failed after it (errno says why).
+  bool verifier_reason = !log.empty() && !report.reason.empty() && report.reason.rfind("processed ", 0) != 0;
+  if (verifier_reason) {
     result.outcome.kind = OutcomeKind::VerifierRejected;
     result.outcome.detail = report.reason;
     if (report.line) result.outcome.detail += " (torture.lisp:" + std::to_string(report.line) + ")";
@@ -137,9 +141,10 @@ LoadResult load_program(const std::string& elf, int opt_level) {
     result.outcome.log = log;
   } else {
     result.outcome.kind = OutcomeKind::LoadError;
-    result.outcome.detail = error.message;
-    result.outcome.category = normalize_message(error.message);
-    result.outcome.log = error.detail + "\n" + object->libbpf_messages();
+    std::string why = error.error ? std::strerror(error.error) : "no errno";
+    result.outcome.detail = error.message + " (" + why + ", after the verifier passed it)";
+    result.outcome.category = "load failed after verification: " + why;
+    result.outcome.log = log + "\n" + error.detail + "\n" + object->libbpf_messages();
   }
   return result;
 }

@@ -157,16 +157,11 @@ std::vector<Sexp> ProgramGenerator::body(Context& ctx, int min_count, int max_co
 Sexp ProgramGenerator::statement(Context& ctx) {
   static const std::vector<int> weights = weights_of(statement_rules());
   --budget_;
-  // Deep nesting and an exhausted budget get only simple statements.
-  bool simple = ctx.depth >= 5 || budget_ <= 0;
+  // Deep nesting and an exhausted budget get only flat statements.
+  bool flat_only = ctx.depth >= 5 || budget_ <= 0;
   for (int attempt = 0; attempt < 20; ++attempt) {
     const StatementRule& rule = statement_rules()[rng_.weighted(weights)];
-    if (simple && attempt < 19) {
-      std::string name = rule.name;
-      if (name != "setf-var" && name != "incf-var" && name != "setf-field" && name != "map-incf" &&
-          name != "setf-header" && name != "packet-store" && name != "return")
-        continue;
-    }
+    if (flat_only && rule.nesting == Nesting::Nests && attempt < 19) continue;
     Context inner = ctx;
     inner.depth = ctx.depth + 1;
     if (auto s = (this->*rule.generate)(inner)) return *s;

@@ -93,10 +93,10 @@ bool is_symbol(const Sexp& s) { return s.is_atom() && !is_number(s); }
 
 bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
-// Heads of forms whose value is an integer.
+// Heads of forms whose value is an integer (+ and - are not: they make pointers too).
 bool integer_head(const std::string& h, const std::set<std::string>& user_functions) {
   static const std::set<std::string> heads = {
-      "-", "*", "/", "mod", "rem", "logand", "logior", "logxor", "lognot", "ash", "<<", ">>", "=", "/=", "!=", "<",
+      "*", "/", "mod", "rem", "logand", "logior", "logxor", "lognot", "ash", "<<", ">>", "=", "/=", "!=", "<",
       ">", "<=", ">=", "s<", "s>", "s<=", "s>=", "min", "max", "ntohs", "htons", "ntohl", "htonl", "ntohll", "htonll",
       "zerop", "not", "1+", "1-", "csum-replace2", "csum-replace4", "csum-diff", "xdp-get-buff-len", "get-numa-node-id",
       "ktime-get-ns", "ktime-get-boot-ns", "ktime-get-coarse-ns", "ktime-get-tai-ns", "jiffies64", "get-prandom-u32",
@@ -518,13 +518,19 @@ bool Reducer::simplify_expressions(Sexp& root) {
     if (!locate_index(root, index, at)) break;
     Role role = role_of(at, root);
     if (role == Role::TopLevel || role == Role::Place || role == Role::Size) continue;
-    bool in_layout = false;
-    for (Sexp* a : at.ancestors)
-      if (a->head_is("defstruct") || a->head_is("defmacro")) in_layout = true;
-    if (in_layout) continue;
+    bool frozen = false;
+    for (Sexp* a : at.ancestors) {
+      if (a->head_is("defstruct") || a->head_is("defmacro")) frozen = true;  // layouts, templates
+      // (- (+ p 20) 6): the generator keeps such offsets from going below p;
+      // shrinking the 20 could make an access before the packet start.
+      if (a->head_is("-") && a->size() == 3 && a->items[1].head_is("+")) frozen = true;
+    }
+    if (frozen) continue;
     const Sexp original = *at.node;
     std::vector<Sexp> candidates;
     bool integer = original.is_list() && integer_head(original.head(), int_functions_);
+    // + and - make pointers too: where an integer is wanted they are integers.
+    if (role == Role::Integer && (original.head_is("+") || original.head_is("-"))) integer = true;
     static const std::set<std::string> control = {"if", "when", "unless", "cond", "case", "let", "let*", "progn", "and", "or"};
     if (role == Role::Integer && original.is_list() && control.count(original.head())) {
       candidates.push_back(Sexp("0"));
@@ -541,9 +547,17 @@ bool Reducer::simplify_expressions(Sexp& root) {
         const Sexp& child = original.items[c];
         if ((child.is_list() && integer_head(child.head(), int_functions_)) || is_number(child)) candidates.push_back(child);
       }
-    } else if (original.head_is("+") || (original.head_is("-") && original.size() == 3)) {
+    } else if (original.head_is("-") && original.size() == 3 && original.items[1].head_is("+")) {
+      // (- (+ p 20) 6) -> p
+      if (original.items[1].size() > 1 && original.items[1].items[1].is_list()) candidates.push_back(original.items[1].items[1]);
+    } else if (original.head_is("if") && original.size() == 4 && role == Role::Other) {
+      // A pointer chosen by a test: either pointer.
+      candidates.push_back(original.items[2]);
+      candidates.push_back(original.items[3]);
+    } else if (original.head_is("+") || (original.head_is("-") && original.size() == 3) || original.head_is("cast")) {
+      // Possibly a pointer: (+ p 4) -> p. Only forms replace it, never a number.
       for (size_t c = 1; c < original.size(); ++c)
-        if (original.items[c].is_list() || is_number(original.items[c])) candidates.push_back(original.items[c]);
+        if (original.items[c].is_list()) candidates.push_back(original.items[c]);
     } else if (is_number(original) && original.text != "0" && original.text != "1" && at.position != 0) {
       candidates.push_back(Sexp("0"));
       candidates.push_back(Sexp("1"));
