@@ -3,6 +3,7 @@
 #include <llvm/ADT/DenseMap.h>
 #include <llvm/ADT/MapVector.h>
 #include <llvm/ADT/PostOrderIterator.h>
+#include <llvm/ADT/SmallPtrSet.h>
 #include <llvm/Analysis/CFG.h>
 #include <llvm/Analysis/ValueTracking.h>
 #include <fmt/format.h>
@@ -13,6 +14,7 @@
 #include <llvm/IR/IntrinsicInst.h>
 #include <llvm/IR/IntrinsicsBPF.h>
 #include <llvm/IR/MDBuilder.h>
+#include <llvm/Transforms/Utils/BasicBlockUtils.h>
 
 #include <cstdlib>
 #include <optional>
@@ -53,6 +55,14 @@ struct PlannedCheck {
   Instruction* at;
   Value* root;
   int64_t bytes;
+  // A check for one incoming pointer of a merge that also brings pointers
+  // to other memory: made only on the edge into `edge_to` (a phi's), or only
+  // when `guard` is `guard_value` (a select's condition). Such a check covers
+  // no other access.
+  BasicBlock* edge_to = nullptr;
+  Value* guard = nullptr;
+  bool guard_value = true;
+  bool covers_others() const { return !edge_to && !guard; }
 };
 
 // The xdp_md fields that start and end a region of memory the verifier
@@ -133,6 +143,7 @@ class Checker {
   Value* data_load(Value* v);
   void rewrite_length_checks();
   void collect_edge_facts();
+  bool fold_implied_comparisons();
   void facts_from_condition(Value* cond, bool truth, std::vector<std::pair<Value*, int64_t>>& out, int depth);
   bool proven(Value* root, int64_t need, BasicBlock* bb, Instruction* at, bool with_planned, int depth);
   bool covered(Value* root, int64_t need, Instruction* at);
@@ -152,7 +163,12 @@ class Checker {
   bool verifiable(GetElementPtrInst* gep, const Demand& demand);
   void rebase(GetElementPtrInst* gep, const Demand& demand);
   Value* region_start(IRBuilder<>& b);
-  void reset_memos() { packet_memo_.clear(); shapes_.clear(); }
+  void reset_memos() {
+    packet_memo_.clear();
+    shapes_.clear();
+    mixed_.clear();
+  }
+  void plan_mixed(Value* root, int64_t need, Instruction* at);
   void start_loads(Value* root, SmallPtrSetImpl<Value*>& out, int depth = 0);
   CallInst* moved_since(Instruction* load, Instruction* access);
   bool report_stale(Value* root, Instruction* access);
@@ -164,6 +180,7 @@ class Checker {
   BoundsCheckStats* stats_;
   Region region_;
   DenseMap<Value*, bool> packet_memo_;
+  SmallPtrSet<Value*, 4> mixed_;  // merges of packet pointers with pointers to other memory
   DenseMap<Value*, Shape> shapes_;
   VerifierRanges ranges_;
   ShortExits exits_;
@@ -221,24 +238,22 @@ bool Checker::is_packet_root(Value* v) {
     result = decompose(gep->getPointerOperand()).has_value();
   } else if (is_opaque_pointer(v)) {
     result = v->getType()->isPointerTy() && decompose(opaque_operand(v)).has_value();
-  } else if (auto* phi = dyn_cast<PHINode>(v)) {
-    bool any = false;
-    result = true;
-    for (Value* in : phi->incoming_values()) {
+  } else if (isa<PHINode>(v) || isa<SelectInst>(v)) {
+    // A merge of packet pointers (and null, which no verified program
+    // dereferences). LLVM also merges a packet pointer with a pointer to other
+    // memory (two loads sunk into one, through a phi of their addresses): the
+    // merge is a root still, `mixed`, and the packet paths are checked alone.
+    std::vector<Value*> incoming;
+    if (auto* phi = dyn_cast<PHINode>(v)) incoming.assign(phi->incoming_values().begin(), phi->incoming_values().end());
+    else incoming = {cast<SelectInst>(v)->getTrueValue(), cast<SelectInst>(v)->getFalseValue()};
+    bool any = false, foreign = false;
+    for (Value* in : incoming) {
       if (isa<ConstantPointerNull>(in)) continue;
       if (decompose(in)) any = true;
-      else result = false;
+      else foreign = true;
     }
-    result = result && any;
-  } else if (auto* sel = dyn_cast<SelectInst>(v)) {
-    bool any = false;
-    result = true;
-    for (Value* in : {sel->getTrueValue(), sel->getFalseValue()}) {
-      if (isa<ConstantPointerNull>(in)) continue;
-      if (decompose(in)) any = true;
-      else result = false;
-    }
-    result = result && any;
+    result = any;
+    if (any && foreign) mixed_.insert(v);
   }
   packet_memo_[v] = result;
   return result;
@@ -376,7 +391,7 @@ bool Checker::proven(Value* root, int64_t need, BasicBlock* bb, Instruction* at,
   }
   if (with_planned) {
     for (const auto& check : planned_) {
-      if (check.root != root || check.bytes < need) continue;
+      if (!check.covers_others() || check.root != root || check.bytes < need) continue;
       BasicBlock* cb = check.at->getParent();
       if (cb == bb ? (!at || check.at == at || check.at->comesBefore(at)) : dt_.properlyDominates(cb, bb)) return true;
     }
@@ -387,7 +402,7 @@ bool Checker::proven(Value* root, int64_t need, BasicBlock* bb, Instruction* at,
       Value* in = phi->getIncomingValue(i);
       if (isa<ConstantPointerNull>(in)) continue;
       auto ref = decompose(in);
-      if (!ref) return false;
+      if (!ref) continue;  // other memory (a mixed merge): not the packet's business
       BasicBlock* pred = phi->getIncomingBlock(i);
       bool on_edge = false;
       for (const auto& fact : facts_)
@@ -405,7 +420,7 @@ bool Checker::proven(Value* root, int64_t need, BasicBlock* bb, Instruction* at,
       Value* in = truth ? sel->getTrueValue() : sel->getFalseValue();
       if (isa<ConstantPointerNull>(in)) continue;
       auto ref = decompose(in);
-      if (!ref) return false;
+      if (!ref) continue;  // other memory (a mixed merge)
       implied.clear();
       facts_from_condition(sel->getCondition(), truth, implied, 0);
       bool by_condition = false;
@@ -447,6 +462,37 @@ int64_t Checker::merge_window(Instruction* first, Value* root, int64_t need) {
         need = std::max<int64_t>(need, ref->offset + static_cast<int64_t>(a.size));
   }
   return need;
+}
+
+// An access through a merge of packet pointers with pointers to other memory:
+// each packet pointer not proven where it enters is checked there, on the
+// phi's incoming edge or under the select's condition, so the paths that
+// bring other memory never compare it with the packet's end.
+void Checker::plan_mixed(Value* root, int64_t need, Instruction* at) {
+  if (auto* phi = dyn_cast<PHINode>(root)) {
+    for (unsigned k = 0; k < phi->getNumIncomingValues(); ++k) {
+      auto ref = decompose(phi->getIncomingValue(k));
+      BasicBlock* pred = phi->getIncomingBlock(k);
+      if (!ref || proven(ref->root, ref->offset + need, pred, nullptr, true, 0)) continue;
+      bool merged = false;
+      for (auto& check : planned_)
+        if (check.edge_to == phi->getParent() && check.at == pred->getTerminator() && check.root == ref->root) {
+          check.bytes = std::max(check.bytes, ref->offset + need);
+          merged = true;
+        }
+      if (!merged) planned_.push_back({pred->getTerminator(), ref->root, ref->offset + need, phi->getParent()});
+    }
+    return;
+  }
+  auto* sel = cast<SelectInst>(root);
+  for (bool truth : {true, false}) {
+    auto ref = decompose(truth ? sel->getTrueValue() : sel->getFalseValue());
+    if (!ref) continue;
+    PlannedCheck check{at, ref->root, ref->offset + need};
+    check.guard = sel->getCondition();
+    check.guard_value = truth;
+    planned_.push_back(check);
+  }
 }
 
 // Returning the short-packet action while a ring buffer record is reserved
@@ -511,8 +557,13 @@ Value* Checker::packet_end(IRBuilder<>& b, const DebugLoc& loc) {
 }
 
 void Checker::insert(const PlannedCheck& check, BasicBlock* exit) {
-  LLVMContext& ctx = f_.getContext();
-  IRBuilder<> b(check.at);
+  Instruction* at = check.at;
+  if (check.edge_to) {
+    BasicBlock* pred = at->getParent();
+    // On a critical edge the check gets a block of its own.
+    if (pred->getTerminator()->getNumSuccessors() > 1) at = SplitEdge(pred, check.edge_to)->getTerminator();
+  }
+  IRBuilder<> b(at);
   b.SetCurrentDebugLocation(check.at->getDebugLoc());
   Value* fails;
   if (check.bytes < 0) {
@@ -522,8 +573,10 @@ void Checker::insert(const PlannedCheck& check, BasicBlock* exit) {
     Value* base = as_pointer(b, check.root);
     Value* limit = b.CreateInBoundsGEP(b.getInt8Ty(), base, b.getInt64(static_cast<uint64_t>(check.bytes)));
     fails = b.CreateICmpUGT(limit, end);
+    if (check.guard)
+      fails = check.guard_value ? b.CreateSelect(check.guard, fails, b.getFalse()) : b.CreateSelect(check.guard, b.getFalse(), fails);
   }
-  ShortExits::branch(check.at, fails, exit);
+  ShortExits::branch(at, fails, exit);
 }
 
 // ---- Variable offsets ------------------------------------------------------
@@ -545,7 +598,7 @@ void Checker::insert(const PlannedCheck& check, BasicBlock* exit) {
 std::vector<Value*> Checker::sources(Value* root) {
   std::vector<Value*> out;
   auto add = [&](Value* v) {
-    if (!isa<ConstantPointerNull>(v)) out.push_back(v);
+    if (!isa<ConstantPointerNull>(v) && decompose(v)) out.push_back(v);
   };
   if (auto* phi = dyn_cast<PHINode>(root)) {
     for (Value* in : phi->incoming_values()) add(in);
@@ -869,6 +922,32 @@ bool Checker::plain_packet_atomics() {
   return !atomics.empty();
 }
 
+// A comparison with the end that what dominates it already decides (the
+// program checked 42 bytes, and a parse-* checks 14 again) becomes that
+// constant. The verifier cannot tell: it would follow the impossible side
+// too, marking the pointer "beyond the end" there, and refuse every access
+// through that register afterwards.
+bool Checker::fold_implied_comparisons() {
+  std::vector<std::pair<ICmpInst*, bool>> known;
+  std::vector<std::pair<Value*, int64_t>> says;
+  for (BasicBlock& bb : f_)
+    for (Instruction& i : bb) {
+      auto* cmp = dyn_cast<ICmpInst>(&i);
+      if (!cmp || !cmp->getOperand(0)->getType()->isPointerTy()) continue;
+      for (bool truth : {true, false}) {
+        says.clear();
+        facts_from_condition(cmp, truth, says, 0);
+        // `cmp` is `truth` whenever what it would then say is already known.
+        if (says.size() == 1 && proven(says[0].first, says[0].second, &bb, cmp, false, 0)) {
+          known.push_back({cmp, truth});
+          break;
+        }
+      }
+    }
+  for (auto [cmp, truth] : known) cmp->replaceAllUsesWith(ConstantInt::getBool(f_.getContext(), truth));
+  return !known.empty();
+}
+
 bool Checker::run() {
   for (BasicBlock& bb : f_)
     for (Instruction& i : bb)
@@ -882,6 +961,7 @@ bool Checker::run() {
   rewrite_length_checks();
   if (fix_variable_offsets()) changed_ = true;
   collect_edge_facts();
+  if (fold_implied_comparisons()) changed_ = true;
   std::vector<MemoryAccess> accesses;
   ReversePostOrderTraversal<Function*> rpo(&f_);
   for (BasicBlock* bb : rpo) {
@@ -906,6 +986,10 @@ bool Checker::run() {
         }
         if (covered(ref->root, need, &i)) {
           if (stats_) ++stats_->merged;
+          continue;
+        }
+        if (mixed_.count(ref->root)) {
+          plan_mixed(ref->root, need, &i);
           continue;
         }
         planned_.push_back({&i, ref->root, merge_window(&i, ref->root, need)});

@@ -946,19 +946,21 @@ LVal Lowerer::f_sub(Value* form) {
   if (args.size() == 1) return integer(b_.CreateNeg(int_operand_value_check(first, form)));
   std::vector<LVal> rest;
   for (size_t i = 1; i < args.size(); ++i) rest.push_back(lower(args[i]));
+  if (first.kind == LVal::Ptr && rest[0].kind == LVal::Ptr) {
+    // A length: the difference of the two pointers as pointers (opaque, so
+    // LLVM cannot turn ptrtoint(ctx->data) back into the zero-extended 32-bit
+    // field, which the backend may copy with a 32-bit move that makes it a
+    // plain number to the verifier), itself opaque so LLVM cannot reassociate
+    // it into arithmetic on data_end. A comparison of it with a constant is
+    // still turned into a pointer comparison by the bounds pass.
+    // (- END START N...) is the length less the integers after it.
+    llvm::Value* a = b_.CreatePtrToInt(emit_ir_opaque(b_, first.v), b_.getInt64Ty());
+    llvm::Value* c = b_.CreatePtrToInt(emit_ir_opaque(b_, rest[0].v), b_.getInt64Ty());
+    first = integer(emit_opaque(b_, b_.CreateSub(a, c)));
+    rest.erase(rest.begin());
+    if (rest.empty()) return first;
+  }
   if (first.kind == LVal::Ptr) {
-    if (rest.size() == 1 && rest[0].kind == LVal::Ptr) {
-      // A length: the difference of the two pointers as pointers (opaque,
-      // so LLVM cannot turn ptrtoint(ctx->data) back into the zero-extended
-      // 32-bit field, which the backend may copy with a 32-bit move that
-      // makes it a plain number to the verifier), itself opaque so LLVM
-      // cannot reassociate it into arithmetic on data_end. A comparison of
-      // it with a constant is still turned into a pointer comparison by the
-      // bounds pass.
-      llvm::Value* a = b_.CreatePtrToInt(emit_ir_opaque(b_, first.v), b_.getInt64Ty());
-      llvm::Value* c = b_.CreatePtrToInt(emit_ir_opaque(b_, rest[0].v), b_.getInt64Ty());
-      return integer(emit_opaque(b_, b_.CreateSub(a, c)));
-    }
     llvm::Value* total = nullptr;
     for (auto& r : rest) {
       if (r.kind == LVal::Ptr) fail(form, "(- PTR ...) can subtract one pointer from another, or integers from a pointer");
@@ -968,7 +970,8 @@ LVal Lowerer::f_sub(Value* form) {
   }
   llvm::Value* acc = as_int(first);
   for (auto& r : rest) {
-    if (r.kind == LVal::Ptr) fail(form, "cannot subtract a pointer from an integer");
+    if (r.kind == LVal::Ptr)
+      fail(form, "cannot subtract a pointer from an integer", "(- END START) gives a length; (- PTR N) a pointer N bytes back");
     acc = b_.CreateSub(acc, as_int(r));
   }
   return integer(acc);

@@ -22,6 +22,7 @@
 #include "narrow_masks.hpp"
 #include "object_bounds.hpp"
 #include "return_blocks_last.hpp"
+#include "strip_passthroughs.hpp"
 #include <llvm/Transforms/Scalar/SROA.h>
 #include <llvm/Transforms/Utils/Mem2Reg.h>
 
@@ -145,6 +146,7 @@ void ObjectEmitter::optimize(llvm::Module& module, int opt_level, BoundsCheckSta
       llvm::FunctionPassManager fpm;
       fpm.addPass(PacketBoundsPass(nullptr));
       if (count_verdicts) fpm.addPass(VerdictCountersPass());
+      fpm.addPass(StripPassthroughsPass());
       fpm.addPass(llvm::SimplifyCFGPass());
       fpm.addPass(ReturnBlocksLastPass());
       last.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(fpm)));
