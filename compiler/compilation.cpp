@@ -239,6 +239,7 @@ CompileOutput Compilation::generate_here(EmitKind kind) {
   auto module = lower_module(ctx, module_, diags_, emitter.data_layout(), emitter.triple(), main_file_, lowering);
   if (!module || diags_.has_errors()) return out;
   emitter.optimize(*module, options_.opt_level, &out.bounds, options_.count_verdicts);
+  if (diags_.has_errors()) return out;  // the bounds passes refused an access
   std::string error;
   if (!emitter.emit(*module, kind, out.bytes, error)) {
     diags_.error({}, error);

@@ -153,6 +153,7 @@ class Lowerer {
   llvm::Value* byte_offset(llvm::Value* ptr, llvm::Value* offset);
   llvm::Value* call_helper(int id, llvm::Type* ret, const std::vector<llvm::Value*>& args);
   const MapDef& map_operand(Value* form, const char* op);
+  void check_map_owner(const MapDef& m, Value* form);
   llvm::GlobalVariable* map_global(const MapDef& m) { return map_globals_.at(&m); }
   llvm::Value* spill(LVal v, unsigned bytes, const char* name);
   llvm::Value* key_pointer(const MapDef& m, Value* form, LVal key);
@@ -183,7 +184,17 @@ class Lowerer {
   std::unordered_map<uint32_t, llvm::DIFile*> files_;
   std::unordered_map<const MapDef*, llvm::GlobalVariable*> map_globals_;
 
+  // The first program to use each map that ties programs together (prog
+  // arrays, devmaps, cpumaps), for check_map_owner.
+  struct MapOwner {
+    const ProgramDef* program;
+    bool frags;
+    SourceLoc loc;
+  };
+  std::unordered_map<const MapDef*, MapOwner> map_owners_;
+
   // Per program.
+  const ProgramDef* program_ = nullptr;
   llvm::Function* fn_ = nullptr;
   llvm::BasicBlock* entry_ = nullptr;
   llvm::Value* ctx_arg_ = nullptr;
@@ -291,6 +302,7 @@ void Lowerer::emit_license() {
 }
 
 void Lowerer::emit_program(const ProgramDef& prog) {
+  program_ = &prog;
   auto* fty = llvm::FunctionType::get(b_.getInt32Ty(), {llvm::PointerType::getUnqual(ctx_)}, false);
   fn_ = llvm::Function::Create(fty, llvm::GlobalValue::ExternalLinkage, prog.elf_name, *m_);
   if (fn_->getName() != prog.elf_name)
@@ -1222,9 +1234,29 @@ LVal Lowerer::f_ctx_store(Value* form) {
 
 // ---- Maps ----------------------------------------------------------------------------------
 
+// Maps that hold programs or send frames to them (prog-array, devmap,
+// devmap-hash, cpumap): the kernel ties such a map to the first program
+// loaded with it, and refuses a later one that differs in xdp.frags.
+void Lowerer::check_map_owner(const MapDef& m, Value* form) {
+  if (m.kind != MapKind::ProgArray && m.kind != MapKind::Devmap && m.kind != MapKind::DevmapHash && m.kind != MapKind::Cpumap)
+    return;
+  bool frags = program_->section.rfind("xdp.frags", 0) == 0;
+  auto [it, fresh] = map_owners_.try_emplace(&m, MapOwner{program_, frags, loc_of(form)});
+  if (fresh || it->second.frags == frags) return;
+  diags_.error(loc_of(form), fmt::format("program '{}' ({}) uses map '{}', which program '{}' ({}) uses too", program_->name->name,
+                                         frags ? "xdp.frags" : "not xdp.frags", m.name->name, it->second.program->name->name,
+                                         it->second.frags ? "xdp.frags" : "not xdp.frags"))
+      .with_note(it->second.loc, "the other use is here")
+      .with_hint("the kernel refuses to load programs that share a prog-array, devmap or cpumap unless all or none are "
+                 "xdp.frags programs: give both the same section kind, or each its own map");
+}
+
 const MapDef& Lowerer::map_operand(Value* form, const char* op) {
   if (form->tag == Tag::Sym) {
-    if (const MapDef* m = module_.find_map(form->sym)) return *m;
+    if (const MapDef* m = module_.find_map(form->sym)) {
+      check_map_owner(*m, form);
+      return *m;
+    }
     if (module_.poisoned.count(form->sym)) throw AbortForm{};
   }
   std::vector<std::string> names;

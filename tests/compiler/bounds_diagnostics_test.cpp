@@ -1,0 +1,109 @@
+// What the bounds passes refuse, located at the access and hinted, and what
+// they insert, counted: whatever whistlerc accepts, the verifier must accept.
+#include <doctest/doctest.h>
+
+#include "test_support.hpp"
+
+using namespace whistler;
+
+namespace {
+
+std::string errors_of(const std::string& text, int opt_level = 2) {
+  std::string diags;
+  CompileOutput out = test::compile_text(text, diags, EmitKind::Object, opt_level);
+  CHECK_FALSE(out.ok);
+  CHECK(out.bytes.empty());
+  return diags;
+}
+
+CompileOutput must_compile(const std::string& text, int opt_level = 2) {
+  std::string diags;
+  CompileOutput out = test::compile_text(text, diags, EmitKind::Object, opt_level);
+  REQUIRE_MESSAGE(out.ok, diags);
+  return out;
+}
+
+bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
+
+#define CHECK_HAS(text, needle) CHECK_MESSAGE(contains(text, needle), "expected «" << needle << "» in:\n" << text)
+
+}  // namespace
+
+TEST_CASE("an access at a constant offset outside a stack struct is a located error, at every level") {
+  for (int level : {0, 2}) {
+    std::string d = errors_of(R"((defstruct pair (a u32) (b u32))
+(defprog p (:type :xdp)
+  (let ((s (make-pair)))
+    (store u32 s 12 5)
+    (if (= (load u32 s 8) 5) XDP_DROP XDP_PASS)))
+)",
+                              level);
+    CHECK_HAS(d, "test.lisp:4:5: error: this access touches bytes 12 to 15 of a stack buffer of 8 bytes: outside it");
+    CHECK_HAS(d, "test.lisp:5:12: error: this access touches bytes 8 to 11 of a stack buffer of 8 bytes: outside it");
+    CHECK_HAS(d, "hint: offsets into a struct");
+  }
+}
+
+TEST_CASE("a packet pointer used after xdp-adjust-head is a located error naming the call") {
+  std::string d = errors_of(R"((defprog p (:type :xdp)
+  (with-eth (data end)
+    (xdp-adjust-head 14)
+    (when (= (load u8 data 20) 1) (return XDP_DROP)))
+  XDP_PASS)
+)");
+  CHECK_HAS(d, "test.lisp:4:14: error: this packet access uses a pointer taken before (xdp-adjust-head ...) on line 3 moved the packet");
+  CHECK_HAS(d, "hint: after the call, read (xdp-data) and (xdp-data-end) again");
+  // Read again after the call: fine.
+  must_compile(R"((defprog q (:type :xdp)
+  (when (= (xdp-adjust-head 14) 0)
+    (with-eth (data end)
+      (when (= (load u8 data 12) 1) (return XDP_DROP))))
+  XDP_PASS)
+)");
+}
+
+TEST_CASE("programs that share a devmap must agree on xdp.frags") {
+  std::string d = errors_of(R"((defmap ports :type :devmap :max-entries 4)
+(defprog a (:type :xdp :section "xdp.frags") (redirect-map ports 0 0))
+(defprog b (:type :xdp) (redirect-map ports 1 0))
+)");
+  CHECK_HAS(d, "test.lisp:3:39: error: program 'b' (not xdp.frags) uses map 'ports', which program 'a' (xdp.frags) uses too");
+  CHECK_HAS(d, "test.lisp:2:60: note: the other use is here");
+}
+
+TEST_CASE("a packet buffer too large to copy for a helper that may not read the packet is refused") {
+  std::string d = errors_of(R"((defmap events :type :ringbuf :max-entries 4096)
+(defprog p (:type :xdp)
+  (ringbuf-output events (xdp-data) 600 0)
+  XDP_PASS)
+)");
+  CHECK_HAS(d, "test.lisp:3:3: error: (ringbuf-output ...) cannot use packet memory directly, and a 600-byte buffer is too large");
+}
+
+TEST_CASE("a run-time packet offset the verifier cannot bound gets a check; one it can bound gets none") {
+  // udp-length is up to 0xffff: udp + length - 1 is rebuilt and checked.
+  CompileOutput unbounded = must_compile(R"((defprog p (:type :xdp)
+  (with-udp (data data-end udp)
+    (when (= (load u8 udp (- (udp-length udp) 1)) 0) (return XDP_DROP)))
+  XDP_PASS)
+)");
+  // The IHL-based offset is at most 60, which the verifier tracks: no check
+  // beyond the accesses' own.
+  CompileOutput bounded = must_compile(R"((defprog p (:type :xdp)
+  (with-udp (data data-end udp)
+    (when (= (load u8 udp 0) 0) (return XDP_DROP)))
+  XDP_PASS)
+)");
+  CHECK(unbounded.bounds.inserted == bounded.bounds.inserted + 2);  // the offset, then the access
+}
+
+TEST_CASE("map values: a variable offset gets a bound, a use before the test for 0 gets the test") {
+  CompileOutput out = must_compile(R"((defstruct pair (a u32) (b u32))
+(defmap pairs :type :hash :key-type u32 :value-type pair :max-entries 4)
+(defmap index :type :array :key-type u32 :value-type u64 :max-entries 1)
+(defprog p (:type :xdp)
+  (let ((v (getmap pairs 1)))
+    (if (= (load u8 v (getmap index 0)) 7) XDP_TX XDP_PASS)))
+)");
+  CHECK(out.bounds.object_checks == 2);
+}
