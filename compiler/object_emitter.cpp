@@ -15,6 +15,7 @@
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetOptions.h>
 #include <llvm/Transforms/InstCombine/InstCombine.h>
+#include <llvm/Transforms/Scalar/ADCE.h>
 #include <llvm/Transforms/Scalar/EarlyCSE.h>
 #include <llvm/Transforms/Scalar/JumpThreading.h>
 #include <llvm/Transforms/Scalar/SimplifyCFG.h>
@@ -112,11 +113,15 @@ void ObjectEmitter::optimize(llvm::Module& module, int opt_level, BoundsCheckSta
   llvm::ModulePassManager mpm;
   if (opt_level == 0) {
     // Variables into SSA registers and repeated ctx loads merged, so the
-    // bounds pass sees each packet pointer as one value; nothing else.
+    // bounds pass sees each packet pointer as one value; dead code removed;
+    // nothing else.
     llvm::FunctionPassManager fpm;
     fpm.addPass(llvm::PromotePass());
     fpm.addPass(ObjectBoundsPass(stats));
     fpm.addPass(llvm::EarlyCSEPass());
+    // Reads whose values are never used go, as at -O2: a program reads past
+    // the end only where it uses what it reads, at every level.
+    fpm.addPass(llvm::ADCEPass());
     bounds_and_counters(fpm);
     fpm.addPass(ReturnBlocksLastPass());
     mpm.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(fpm)));

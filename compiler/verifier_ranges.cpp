@@ -1,6 +1,9 @@
 #include "verifier_ranges.hpp"
 
+#include <llvm/Analysis/ValueTracking.h>
+#include <llvm/IR/ConstantRange.h>
 #include <llvm/IR/Constants.h>
+#include <llvm/Support/KnownBits.h>
 #include <llvm/IR/Instructions.h>
 #include <llvm/IR/IntrinsicInst.h>
 
@@ -35,6 +38,19 @@ uint64_t mul_bound(uint64_t a, uint64_t b) {
 
 uint64_t VerifierRanges::umax(Value* v, const Instruction* at) { return structural(v, at, 0); }
 
+// Whether LLVM itself can show `v <= bound` where `at` runs (known bits or a
+// constant range, which follow remainders and divisions the verifier does
+// not): then a mask or a comparison that says no more is redundant to LLVM,
+// which may remove it.
+bool VerifierRanges::llvm_knows_at_most(Value* v, uint64_t bound, const Instruction* at) {
+  if (!v->getType()->isIntegerTy()) return false;
+  const DataLayout& dl = at ? at->getDataLayout() : cast<Instruction>(v)->getDataLayout();
+  KnownBits known = computeKnownBits(v, dl, 0, nullptr, at, &dt_);
+  if (known.getMaxValue().getActiveBits() <= 64 && known.getMaxValue().getZExtValue() <= bound) return true;
+  ConstantRange range = computeConstantRange(v, /*ForSigned=*/false, /*UseInstrInfo=*/true, nullptr, at, &dt_);
+  return range.getUnsignedMax().getActiveBits() <= 64 && range.getUnsignedMax().getZExtValue() <= bound;
+}
+
 uint64_t VerifierRanges::structural(Value* v, const Instruction* at, int depth) {
   // An IR type's width bounds nothing by itself: LLVM computes an i8 urem
   // in a 32- or 64-bit register, and the verifier, which does not follow
@@ -47,7 +63,17 @@ uint64_t VerifierRanges::structural(Value* v, const Instruction* at, int depth) 
   auto operand = [&](unsigned i) { return structural(cast<User>(v)->getOperand(i), at, depth + 1); };
   if (auto* bin = dyn_cast<BinaryOperator>(v)) {
     switch (bin->getOpcode()) {
-      case Instruction::And: bound = std::min({bound, operand(0), operand(1)}); break;
+      case Instruction::And: {
+        // A constant mask bounds the value only while it stays in the code:
+        // where LLVM knows the operand is within it anyway (a remainder, a
+        // narrower load), it drops the mask and the verifier never sees it.
+        auto* mask = dyn_cast<ConstantInt>(bin->getOperand(1));
+        if (mask && mask->getValue().getActiveBits() <= 64 && llvm_knows_at_most(bin->getOperand(0), mask->getZExtValue(), at))
+          bound = std::min(bound, operand(0));
+        else
+          bound = std::min({bound, operand(0), operand(1)});
+        break;
+      }
       case Instruction::Or:
       case Instruction::Xor: bound = std::min(bound, fill_down(std::max(operand(0), operand(1)))); break;
       case Instruction::Add: bound = std::min(bound, add_bound(operand(0), operand(1))); break;
@@ -98,7 +124,14 @@ uint64_t VerifierRanges::structural(Value* v, const Instruction* at, int depth) 
   } else if (auto* call = dyn_cast<CallInst>(v)) {
     if (auto* ii = dyn_cast<IntrinsicInst>(call)) {
       switch (ii->getIntrinsicID()) {
-        case Intrinsic::umin: bound = std::min({bound, operand(0), operand(1)}); break;
+        case Intrinsic::umin: {
+          auto* limit = dyn_cast<ConstantInt>(ii->getArgOperand(1));
+          if (limit && limit->getValue().getActiveBits() <= 64 && llvm_knows_at_most(ii->getArgOperand(0), limit->getZExtValue(), at))
+            bound = std::min(bound, operand(0));
+          else
+            bound = std::min({bound, operand(0), operand(1)});
+          break;
+        }
         case Intrinsic::umax: bound = std::min(bound, std::max(operand(0), operand(1))); break;
         case Intrinsic::bswap:  // be16 / be32 leave only that many bits
           if (type && type->getBitWidth() < 64) bound = ones(type->getBitWidth());
@@ -129,12 +162,16 @@ uint64_t VerifierRanges::from_branches(Value* v, const Instruction* at) {
     if (!c || c->getValue().getActiveBits() > 64) return;
     if (!truth) pred = CmpInst::getInversePredicate(pred);
     uint64_t k = c->getZExtValue();
+    uint64_t limit = kUnbounded;
     switch (pred) {
-      case CmpInst::ICMP_ULT: if (k > 0) bound = std::min(bound, k - 1); break;
+      case CmpInst::ICMP_ULT: if (k > 0) limit = k - 1; break;
       case CmpInst::ICMP_ULE:
-      case CmpInst::ICMP_EQ: bound = std::min(bound, k); break;
+      case CmpInst::ICMP_EQ: limit = k; break;
       default: break;
     }
+    // A comparison LLVM knows the answer to is folded away before the
+    // verifier can learn from it.
+    if (limit != kUnbounded && !llvm_knows_at_most(v, limit, cmp)) bound = std::min(bound, limit);
   };
   // A condition that holds on the edge: the comparison itself, or one side
   // of an `and` taken true (an `or` taken false).

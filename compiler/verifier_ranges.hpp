@@ -36,6 +36,7 @@ class VerifierRanges {
  private:
   uint64_t structural(llvm::Value* v, const llvm::Instruction* at, int depth);
   uint64_t from_branches(llvm::Value* v, const llvm::Instruction* at);
+  bool llvm_knows_at_most(llvm::Value* v, uint64_t bound, const llvm::Instruction* at);
 
   llvm::DominatorTree& dt_;
   llvm::SmallPtrSet<const llvm::PHINode*, 8> visiting_;
