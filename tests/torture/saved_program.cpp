@@ -50,7 +50,8 @@ std::string format_saved_program(const SavedProgram& saved, const std::string& f
     out += ";; reproduce: whistler-torture --seed " + std::to_string(saved.seed) + " --count 1" +
            (saved.differential ? " --differential" : "") + "\n";
   }
-  out += ";; check:     whistlerc " + file_name + " -O" + std::to_string(o.opt_level) + " --check\n";
+  if (saved.differential) out += ";; check:     whistler-torture --check " + file_name + "\n";  // runs the frames
+  else out += ";; check:     whistlerc " + file_name + " -O" + std::to_string(o.opt_level) + " --check\n";
   out += ";; reduce:    whistler-torture --reduce " + file_name + "\n";
   if (!o.log.empty()) {
     out += ";; log (tail):\n";
