@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <memory>
 
 #include "bpf_object.hpp"
@@ -45,13 +46,21 @@ std::string dump_map(bpf_map* m) {
   for (const auto& [key, value] : entries) {
     std::string line = frame_hex(std::vector<uint8_t>(key.begin(), key.end())) + "=";
     if (handle->percpu()) {
-      // One value per CPU; the process is pinned, so the slots agree run to run.
-      auto parts = handle->split_per_cpu(value);
-      for (size_t cpu = 0; cpu < parts.size(); ++cpu) {
-        bool zero = std::all_of(parts[cpu].begin(), parts[cpu].end(), [](char c) { return c == 0; });
-        if (zero) continue;
-        line += "cpu" + std::to_string(cpu) + ":" + frame_hex(std::vector<uint8_t>(parts[cpu].begin(), parts[cpu].end())) + " ";
+      // The sum over CPUs, in 64-bit lanes. The process is pinned to one CPU,
+      // so this is that CPU's value; were it not, the sums still agree.
+      std::vector<uint64_t> lanes;
+      for (const auto& part : handle->split_per_cpu(value)) {
+        lanes.resize(std::max(lanes.size(), (part.size() + 7) / 8), 0);
+        for (size_t i = 0; i < part.size(); i += 8) {
+          uint64_t lane = 0;
+          std::memcpy(&lane, part.data() + i, std::min<size_t>(8, part.size() - i));
+          lanes[i / 8] += lane;
+        }
       }
+      std::vector<uint8_t> sum(lanes.size() * 8);
+      if (!lanes.empty()) std::memcpy(sum.data(), lanes.data(), sum.size());
+      sum.resize(std::min<size_t>(sum.size(), handle->value_size()));
+      line += frame_hex(sum);
     } else {
       line += frame_hex(std::vector<uint8_t>(value.begin(), value.end()));
     }

@@ -3,8 +3,8 @@
 // through BPF_PROG_TEST_RUN, and the verdicts, the output frames and the
 // final contents of every map must agree. Ring buffers are skipped (their
 // records are not read), as are maps a program cannot write (prog-array,
-// devmap, cpumap, xskmap). The process should be pinned to one CPU
-// (pin_to_one_cpu) so that per-CPU values land in the same slot each run.
+// devmap, cpumap, xskmap). Per-CPU values are summed over the CPUs; the
+// process is pinned to one CPU (pin_to_one_cpu) so that the sum is exact.
 #pragma once
 
 #include <map>
