@@ -412,31 +412,6 @@ Value* b_symbol_name(Interpreter& in, Args& a, SourceLoc loc) {
   if (a[0]->tag != Tag::Sym) in.fail(loc, fmt::format("symbol-name expects a symbol, got {}", print(a[0])));
   return in.heap().string(a[0]->sym->keyword() ? a[0]->sym->name.substr(1) : a[0]->sym->name);
 }
-// CL's princ (format ~a): strings without quotes, keywords without their colon.
-void princ_to(std::string& out, Value* v) {
-  if (v->tag == Tag::Str) {
-    out += *v->str;
-    return;
-  }
-  if (v->tag == Tag::Sym) {
-    out += v->sym->keyword() ? v->sym->name.substr(1) : v->sym->name;
-    return;
-  }
-  if (v->tag != Tag::Cons) {
-    out += print(v);
-    return;
-  }
-  out += '(';
-  for (bool first = true; v->tag == Tag::Cons; v = v->cons.cdr, first = false) {
-    if (!first) out += ' ';
-    princ_to(out, v->cons.car);
-  }
-  if (v->tag != Tag::Nil) {
-    out += " . ";
-    princ_to(out, v);
-  }
-  out += ')';
-}
 
 std::string lower(std::string x) {
   for (char& c : x) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -543,7 +518,7 @@ std::string format_text(Interpreter& in, const std::string& control, Args& a, si
     }
     char d = static_cast<char>(std::tolower(static_cast<unsigned char>(control[k])));
     switch (d) {
-      case 'a': princ_to(out, arg()); break;
+      case 'a': out += princ(arg()); break;
       case 's': out += print(arg()); break;
       case 'd': out += fmt::format("{}", expect_int(in, arg(), loc, "format ~d")); break;
       case 'x': out += fmt::format("{:x}", u(expect_int(in, arg(), loc, "format ~x"))); break;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <mutex>
+#include <tuple>
 #include <unordered_map>
 
 
@@ -136,13 +137,17 @@ std::vector<Value*> list_items(Value* list) {
 
 namespace {
 
-void print_to(std::string& out, const Value* v) {
+void print_atom(std::string& out, const Value* v, bool princ) {
   switch (v->tag) {
     case Tag::Nil: out += "nil"; return;
     case Tag::Int: out += fmt::format("{}", v->i); return;
-    case Tag::Sym: out += v->sym->name; return;
+    case Tag::Sym: out += princ && v->sym->keyword() ? v->sym->name.substr(1) : v->sym->name; return;
     case Tag::Func: out += "#<function>"; return;
     case Tag::Str:
+      if (princ) {
+        out += *v->str;
+        return;
+      }
       out += '"';
       for (char c : *v->str) {
         if (c == '"' || c == '\\') out += '\\';
@@ -150,64 +155,123 @@ void print_to(std::string& out, const Value* v) {
       }
       out += '"';
       return;
-    case Tag::Cons: break;
+    case Tag::Cons: return;
   }
-  // Reader abbreviations print back as written.
-  if (const Symbol* h = head_symbol(v); h && list_length(v) == 2) {
-    const char* prefix = nullptr;
-    if (h == WSYM("quote")) prefix = "'";
-    else if (h == WSYM("quasiquote")) prefix = "`";
-    else if (h == WSYM("unquote")) prefix = ",";
-    else if (h == WSYM("unquote-splicing")) prefix = ",@";
-    else if (h == WSYM("function")) prefix = "#'";
-    if (prefix) {
-      out += prefix;
-      print_to(out, v->cons.cdr->cons.car);
-      return;
+}
+
+// The reader abbreviation that prints `v`, or nullptr.
+const char* abbreviation(const Value* v) {
+  const Symbol* h = head_symbol(v);
+  if (!h || list_length(v) != 2) return nullptr;
+  if (h == WSYM("quote")) return "'";
+  if (h == WSYM("quasiquote")) return "`";
+  if (h == WSYM("unquote")) return ",";
+  if (h == WSYM("unquote-splicing")) return ",@";
+  if (h == WSYM("function")) return "#'";
+  return nullptr;
+}
+
+// Prints without recursion: macro code can build data nested far deeper than
+// anything the reader accepts ((dotimes (i n) (setq x (list x)))), and a
+// recursive printer ran out of stack on it (in diagnostics, format ~a and the
+// REPL). Each open list is a frame holding what is left of it.
+void write_value(std::string& out, const Value* v, bool princ) {
+  struct Open {
+    const Value* rest;  // elements still to print; nullptr: the dotted tail is printed
+    bool abbreviated;   // 'x and friends: nothing to close
+  };
+  std::vector<Open> open;
+  for (;;) {
+    // Print `v`, descending into lists.
+    while (v->tag == Tag::Cons) {
+      if (const char* prefix = princ ? nullptr : abbreviation(v)) {
+        out += prefix;
+        open.push_back({nullptr, true});
+        v = v->cons.cdr->cons.car;
+        continue;
+      }
+      out += '(';
+      open.push_back({v->cons.cdr, false});
+      v = v->cons.car;
+    }
+    print_atom(out, v, princ);
+    // Continue with the next element of the innermost open list, closing the
+    // lists that are done.
+    for (;;) {
+      if (open.empty()) return;
+      Open& o = open.back();
+      if (o.abbreviated || !o.rest) {
+        if (!o.abbreviated) out += ')';
+        open.pop_back();
+        continue;
+      }
+      if (o.rest->tag == Tag::Cons) {
+        out += ' ';
+        v = o.rest->cons.car;
+        o.rest = o.rest->cons.cdr;
+        break;
+      }
+      if (o.rest->tag != Tag::Nil) {
+        out += " . ";
+        v = o.rest;
+        o.rest = nullptr;
+        break;
+      }
+      out += ')';
+      open.pop_back();
     }
   }
-  out += '(';
-  bool first = true;
-  while (v->tag == Tag::Cons) {
-    if (!first) out += ' ';
-    first = false;
-    print_to(out, v->cons.car);
-    v = v->cons.cdr;
-  }
-  if (v->tag != Tag::Nil) {
-    out += " . ";
-    print_to(out, v);
-  }
-  out += ')';
 }
 
 }  // namespace
 
 std::string print(const Value* v) {
   std::string out;
-  print_to(out, v);
+  write_value(out, v, false);
+  return out;
+}
+
+std::string princ(const Value* v) {
+  std::string out;
+  write_value(out, v, true);
   return out;
 }
 
 bool equal(const Value* a, const Value* b) {
-  // Iterates along the lists (recursing only into elements), so long lists
-  // built at compile time cannot exhaust the stack.
+  // Without recursion: along the lists in the loop, into elements through an
+  // explicit stack, so neither long nor deeply nested data built at compile
+  // time can exhaust the stack. Flat lists never touch the stack vector.
+  std::vector<std::pair<const Value*, const Value*>> pending;
   for (;;) {
-    if (a == b) return true;
-    if (a->tag != b->tag) return false;
-    switch (a->tag) {
-      case Tag::Nil: return true;
-      case Tag::Int: return a->i == b->i;
-      case Tag::Sym: return a->sym == b->sym;
-      case Tag::Str: return *a->str == *b->str;
-      case Tag::Func: return a->fn == b->fn;
-      case Tag::Cons:
-        if (!equal(a->cons.car, b->cons.car)) return false;
-        a = a->cons.cdr;
-        b = b->cons.cdr;
-        continue;
+    bool same = a == b;
+    if (!same && a->tag == b->tag) {
+      switch (a->tag) {
+        case Tag::Nil: same = true; break;
+        case Tag::Int: same = a->i == b->i; break;
+        case Tag::Sym: same = a->sym == b->sym; break;
+        case Tag::Str: same = *a->str == *b->str; break;
+        case Tag::Func: same = a->fn == b->fn; break;
+        case Tag::Cons: {
+          const Value* ca = a->cons.car;
+          const Value* cb = b->cons.car;
+          a = a->cons.cdr;
+          b = b->cons.cdr;
+          if (ca == cb) continue;
+          if (ca->tag == Tag::Cons && cb->tag == Tag::Cons) {
+            pending.emplace_back(a, b);  // the rest of this list, after the element
+            a = ca;
+            b = cb;
+            continue;
+          }
+          if (!equal(ca, cb)) return false;  // atoms: no deeper recursion
+          continue;
+        }
+      }
     }
-    return false;
+    if (!same) return false;
+    if (pending.empty()) return true;
+    std::tie(a, b) = pending.back();
+    pending.pop_back();
   }
 }
 

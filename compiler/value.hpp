@@ -140,9 +140,13 @@ struct ListRange {
 };
 inline ListRange items(Value* v) { return {v}; }
 
-// Printed representation (for diagnostics, macroexpand output and tests).
+// Printed representation (for diagnostics, macroexpand output and tests), at
+// any depth (macro code can build data far deeper than the reader accepts).
 std::string print(const Value* v);
-// Structural equality (CL `equal`).
+// CL's princ (format ~a): strings without quotes, keywords without their
+// colon, no reader abbreviations.
+std::string princ(const Value* v);
+// Structural equality (CL `equal`), at any depth.
 bool equal(const Value* a, const Value* b);
 
 }  // namespace whistler

@@ -486,6 +486,34 @@ TEST_CASE("predicates and equality") {
   CHECK(ev("(identity 'x)") == "x");
 }
 
+TEST_CASE("data nested far deeper than source prints, compares and formats without exhausting the stack") {
+  // Macro code builds data of any depth ((dotimes (i n) (setq x (list x)))),
+  // far beyond the reader's 10,000 levels; print, format ~a and equal do not
+  // recurse per level (whistlerc and the REPL crashed on this before). A
+  // million levels, on the test's own stack.
+  Lisp l;
+  Value* a = l.heap.nil();
+  Value* b = l.heap.nil();
+  Value* c = l.heap.integer(1);
+  const size_t n = 1000000;
+  for (size_t i = 0; i < n; ++i) {
+    a = l.heap.cons(a, l.heap.nil());
+    b = l.heap.cons(b, l.heap.nil());
+    c = l.heap.cons(c, l.heap.nil());
+  }
+  CHECK(equal(a, b));
+  CHECK_FALSE(equal(a, c));  // they differ at the bottom only
+  CHECK(print(a) == std::string(n, '(') + "nil" + std::string(n, ')'));
+  CHECK(print(c) == std::string(n - 1, '(') + "(1" + std::string(n, ')'));
+  CHECK(ev("(let ((x nil) (y nil)) (dotimes (i 20000) (setq x (list x)) (setq y (list y))) (equal x y))") == "t");
+  CHECK(ev("(let ((x :k)) (dotimes (i 20000) (setq x (list x \"s\"))) (length (format nil \"~a\" x)))") ==
+        std::to_string(20000 * 4 + 1));  // "(" + ... + " s)" a level, k at the bottom
+  CHECK(ev("(let ((x 'y)) (dotimes (i 20000) (setq x (list 'quote x))) (length (format nil \"~s\" x)))") ==
+        std::to_string(20000 + 1));  // 'x abbreviations: one character a level
+  CHECK(ev("(format nil \"~s ~a ~s\" '(a . (b . c)) '(:k \"s\" (quote x)) '(quote x y))") ==
+        "\"(a b . c) (k s (quote x)) (quote x y)\"");
+}
+
 TEST_CASE("arithmetic: 64-bit wrapping, truncating /, floor, CL mod and rem") {
   CHECK(ev("(+)") == "0");
   CHECK(ev("(+ 1 2 3)") == "6");
