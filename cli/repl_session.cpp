@@ -177,7 +177,11 @@ bool ReplSession::evaluate(const std::string& raw, const FormOrigin& origin) {
   if (head)
     for (const char* r : kRuntimeForms)
       if (head->name == r) return runtime_form(head->name, form);
-  if (auto done = evaluate_expression(form, before)) return *done;
+  // Compile-time evaluation recurses as deeply as a compilation: on the large
+  // stack too (nested evaluations overflow the main thread's 8 MiB under ASan).
+  std::optional<bool> done;
+  run_with_large_stack([&] { done = evaluate_expression(form, before); });
+  if (done) return *done;
   if (form->tag != Tag::Cons) {
     // A bare value: show what it evaluates to (constants, numbers).
     std::string error;

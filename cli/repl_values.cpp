@@ -2,19 +2,25 @@
 
 #include <fmt/format.h>
 
+#include "large_stack.hpp"
+
 namespace whistler {
 
 namespace {
 
 Value* evaluate(Value* v, Compilation& c, std::string& error) {
   size_t before = c.diags().all().size();
-  try {
-    return c.interpreter().eval(v, c.interpreter().global());
-  } catch (const AbortForm&) {
-    const auto& all = c.diags().all();
-    error = all.size() > before ? all.back().message : "cannot evaluate " + print(v);
-    return nullptr;
-  }
+  Value* result = nullptr;
+  // On the large stack, as compilations evaluate (large_stack.hpp).
+  run_with_large_stack([&] {
+    try {
+      result = c.interpreter().eval(v, c.interpreter().global());
+    } catch (const AbortForm&) {
+      const auto& all = c.diags().all();
+      error = all.size() > before ? all.back().message : "cannot evaluate " + print(v);
+    }
+  });
+  return result;
 }
 
 }  // namespace
