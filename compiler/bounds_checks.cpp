@@ -7,6 +7,7 @@
 #include <llvm/Analysis/CFG.h>
 #include <llvm/Analysis/ValueTracking.h>
 #include <fmt/format.h>
+#include <llvm/IR/CFG.h>
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/Dominators.h>
 #include <llvm/IR/IRBuilder.h>
@@ -172,6 +173,7 @@ class Checker {
   void start_loads(Value* root, SmallPtrSetImpl<Value*>& out, int depth = 0);
   CallInst* moved_since(Instruction* load, Instruction* access);
   bool report_stale(Value* root, Instruction* access);
+  bool through_packet_end(Value* ptr);
   std::vector<CallInst*> movers_;  // calls that move the packet (xdp-adjust-head/tail/meta, tail calls)
 
   Function& f_;
@@ -716,13 +718,17 @@ bool Checker::verifiable(GetElementPtrInst* gep, const Demand& demand) {
 // a new read.
 Value* Checker::region_start(IRBuilder<>& b) {
   Instruction* at = &*b.GetInsertPoint();
-  Value* start = nullptr;
+  // The closest dominating read (the dominating ones form a chain), unless
+  // the packet may have moved since.
+  Instruction* start = nullptr;
   for (BasicBlock& bb : f_)
     for (Instruction& i : bb)
-      if (!start && i.getType()->isPointerTy() && !isa<CastInst>(i) && ctx_field(&i) == region_.start_field && dt_.dominates(&i, at))
+      if (i.getType()->isPointerTy() && !isa<CastInst>(i) && ctx_field(&i) == region_.start_field && dt_.dominates(&i, at) &&
+          (!start || dt_.dominates(start, &i)))
         start = &i;
-  if (!start) return emit_ctx_pointer(b, f_.getArg(0), static_cast<unsigned>(region_.start_field));
-  return as_pointer(b, start);
+  if (!start || (moves_packet_ && moved_since(start, at)))
+    return emit_ctx_pointer(b, f_.getArg(0), static_cast<unsigned>(region_.start_field));
+  return start;
 }
 
 void Checker::rebase(GetElementPtrInst* gep, const Demand& demand) {
@@ -742,9 +748,11 @@ void Checker::rebase(GetElementPtrInst* gep, const Demand& demand) {
     w = b.getInt64(static_cast<uint64_t>(base->offset));
   } else {
     start = region_start(b);
-    // Both as pointers (see the same difference in lowering's f_sub).
-    Value* base_int = b.CreatePtrToInt(emit_ir_opaque(b, gep->getPointerOperand()), b.getInt64Ty());
-    Value* start_int = b.CreatePtrToInt(emit_ir_opaque(b, start), b.getInt64Ty());
+    // Both as pointers, opaque through code generation too (see the same
+    // difference in lowering's f_sub): the DAG would otherwise fold
+    // (base - 1) - start into base + ~start, arithmetic on a pointer.
+    Value* base_int = b.CreatePtrToInt(emit_opaque(b, gep->getPointerOperand()), b.getInt64Ty());
+    Value* start_int = b.CreatePtrToInt(emit_opaque(b, start), b.getInt64Ty());
     w = emit_opaque(b, b.CreateSub(base_int, start_int));
   }
   for (auto [index, scale] : part.terms) {
@@ -803,24 +811,55 @@ void Checker::start_loads(Value* root, SmallPtrSetImpl<Value*>& out, int depth) 
     if (auto ref = decompose(v); ref && ref->root != root) start_loads(ref->root, out, depth + 1);
 }
 
+namespace {
+
+// Whether some path leaves `from` (at its end) and enters `to` without
+// entering `avoid` on the way (LLVM's isPotentiallyReachable gives up, and
+// answers yes, past a few dozen blocks).
+bool path_between(BasicBlock* from, BasicBlock* to, BasicBlock* avoid) {
+  SmallPtrSet<BasicBlock*, 32> seen;
+  std::vector<BasicBlock*> work(succ_begin(from), succ_end(from));
+  while (!work.empty()) {
+    BasicBlock* bb = work.back();
+    work.pop_back();
+    if (bb == to) return true;
+    if (bb == avoid || !seen.insert(bb).second) continue;
+    work.insert(work.end(), succ_begin(bb), succ_end(bb));
+  }
+  return false;
+}
+
+}  // namespace
+
 // A call that moves the packet on some path from `load` (a read of the
-// region's start) to `access` without reading it again, or nullptr.
+// region's start) to `access` that does not run `load` again, or nullptr.
 CallInst* Checker::moved_since(Instruction* load, Instruction* access) {
+  BasicBlock* lb = load->getParent();
+  BasicBlock* ab = access->getParent();
   for (CallInst* call : movers_) {
-    if (load->getParent() == access->getParent() && load->comesBefore(access)) {
-      // Every path into this block reads the start again first.
-      if (call->getParent() == load->getParent() && load->comesBefore(call) && call->comesBefore(access)) return call;
+    BasicBlock* cb = call->getParent();
+    // load ... call: in one block, or the call on a path from the load.
+    bool after_load = cb == lb ? load->comesBefore(call) : path_between(lb, cb, lb);
+    if (!after_load) continue;
+    // call ... access without passing the load again.
+    if (cb == ab && call->comesBefore(access)) {
+      if (ab != lb || load->comesBefore(call)) return call;
       continue;
     }
-    if (!isPotentiallyReachable(load, call, nullptr, &dt_)) continue;
-    SmallPtrSet<BasicBlock*, 1> rereads;
-    if (call->getParent() != load->getParent() || call->comesBefore(load)) rereads.insert(load->getParent());
-    if (call->getParent() == load->getParent() && load->comesBefore(call) && access->getParent() == call->getParent() &&
-        call->comesBefore(access))
-      return call;
-    if (isPotentiallyReachable(call, access, &rereads, &dt_)) return call;
+    if (ab == lb && load->comesBefore(access)) continue;  // entering the block reads the start again
+    if (path_between(cb, ab, lb)) return call;
   }
   return nullptr;
+}
+
+// Whether a pointer is data_end, or computed from it by GEPs.
+bool Checker::through_packet_end(Value* ptr) {
+  for (int guard = 0; guard < 64; ++guard) {
+    if (auto* gep = dyn_cast<GEPOperator>(ptr)) ptr = gep->getPointerOperand();
+    else if (Value* inner = see_through(ptr)) ptr = inner;
+    else break;
+  }
+  return is_packet_end(ptr);
 }
 
 // A packet pointer read before a call that moved the packet is no longer a
@@ -968,6 +1007,11 @@ bool Checker::run() {
     for (Instruction& i : *bb) {
       memory_accesses(i, accesses);
       for (const auto& a : accesses) {
+        if (region_.end_field == kPacket.end_field && through_packet_end(a.pointer)) {
+          report_error(i, "this access goes through data-end, which marks the end of the packet: there is nothing to read or write there",
+                       "read the packet through (xdp-data) plus an offset; data-end is only for comparisons");
+          continue;
+        }
         auto ref = decompose(a.pointer);
         if (!ref) continue;
         if (stats_) ++stats_->accesses;

@@ -168,7 +168,9 @@ class Lowerer {
   void store_var(Var& var, LVal value);
   bool dead() const;
   void start_dead_block();
-  LVal join(llvm::BasicBlock* merge, std::vector<std::pair<LVal, llvm::BasicBlock*>>& incoming);
+  // `kind`: what the value would be, for code after a return (no incoming
+  // edge), which is never run but still checked.
+  LVal join(llvm::BasicBlock* merge, std::vector<std::pair<LVal, llvm::BasicBlock*>>& incoming, LVal::Kind kind);
   std::vector<std::string> known_names() const;
 
   llvm::LLVMContext& ctx_;
@@ -207,6 +209,7 @@ class Lowerer {
   struct Cleanup {
     Value* forms;
     size_t return_depth;  // returns_.size() when the scope began
+    std::vector<Var> vars;  // the variables in scope there: a return from an inlined defun runs it outside that scope
   };
   std::vector<Cleanup> cleanups_;
   std::vector<const FunctionDef*> inlining_;
@@ -462,9 +465,13 @@ bool Lowerer::dead() const {
 
 void Lowerer::start_dead_block() { b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "dead", fn_)); }
 
-LVal Lowerer::join(llvm::BasicBlock* merge, std::vector<std::pair<LVal, llvm::BasicBlock*>>& incoming) {
+LVal Lowerer::join(llvm::BasicBlock* merge, std::vector<std::pair<LVal, llvm::BasicBlock*>>& incoming, LVal::Kind kind) {
   b_.SetInsertPoint(merge);
-  if (incoming.empty()) return zero();
+  if (incoming.empty()) {
+    llvm::Type* t = kind == LVal::Ptr ? static_cast<llvm::Type*>(llvm::PointerType::getUnqual(ctx_))
+                    : kind == LVal::Bool ? static_cast<llvm::Type*>(b_.getInt1Ty()) : b_.getInt64Ty();
+    return {llvm::PoisonValue::get(t), kind};
+  }
   if (incoming.size() == 1) return incoming[0].first;
   // A pointer on some paths and the literal 0 on the others is a nullable
   // pointer (parse-eth and friends), not an integer: keep it a pointer so
@@ -652,7 +659,7 @@ LVal Lowerer::f_if(Value* form) {
   } else {
     b_.CreateUnreachable();
   }
-  return join(merge, incoming);
+  return join(merge, incoming, t.kind == LVal::Ptr || e.kind == LVal::Ptr ? LVal::Ptr : t.kind);
 }
 
 LVal Lowerer::f_and(Value* form) {
@@ -687,7 +694,7 @@ LVal Lowerer::f_and(Value* form) {
     incoming.push_back({z, bb});
     b_.CreateBr(merge);
   }
-  return join(merge, incoming);
+  return join(merge, incoming, last.kind);
 }
 
 LVal Lowerer::f_or(Value* form) {
@@ -695,8 +702,10 @@ LVal Lowerer::f_or(Value* form) {
   if (parts.empty()) return zero();
   auto* merge = llvm::BasicBlock::Create(ctx_, "or.end", fn_);
   std::vector<std::pair<LVal, llvm::BasicBlock*>> incoming;
+  LVal::Kind kind = LVal::Int;
   for (size_t i = 0; i < parts.size(); ++i) {
     LVal v = lower(parts[i]);
+    if (v.kind == LVal::Ptr) kind = LVal::Ptr;
     if (dead()) {
       b_.CreateUnreachable();
       break;
@@ -711,7 +720,7 @@ LVal Lowerer::f_or(Value* form) {
     b_.CreateCondBr(as_cond(v), merge, next);
     b_.SetInsertPoint(next);
   }
-  return join(merge, incoming);
+  return join(merge, incoming, kind);
 }
 
 LVal Lowerer::f_not(Value* form) {
@@ -736,7 +745,7 @@ LVal Lowerer::f_opaque(Value* form) {
 LVal Lowerer::f_on_return(Value* form) {
   Value* cleanup = nth(form, 1);
   if (!cleanup || !is_list(cleanup)) fail(form, "malformed %on-return");
-  cleanups_.push_back({cleanup, returns_.size()});
+  cleanups_.push_back({cleanup, returns_.size(), vars_});
   LVal result;
   try {
     result = lower_body(cdr(cdr(form)));
@@ -879,7 +888,10 @@ LVal Lowerer::f_return(Value* form) {
   for (auto it = pending.rbegin(); it != pending.rend(); ++it) {
     if (it->return_depth <= target_index) continue;
     cleanups_.resize(static_cast<size_t>(pending.rend() - it - 1));
+    std::vector<Var> here = std::move(vars_);
+    vars_ = it->vars;
     lower_body(it->forms);
+    vars_ = std::move(here);
   }
   cleanups_ = pending;
   if (dead()) return zero();
@@ -959,15 +971,15 @@ LVal Lowerer::f_sub(Value* form) {
   std::vector<LVal> rest;
   for (size_t i = 1; i < args.size(); ++i) rest.push_back(lower(args[i]));
   if (first.kind == LVal::Ptr && rest[0].kind == LVal::Ptr) {
-    // A length: the difference of the two pointers as pointers (opaque, so
-    // LLVM cannot turn ptrtoint(ctx->data) back into the zero-extended 32-bit
-    // field, which the backend may copy with a 32-bit move that makes it a
-    // plain number to the verifier), itself opaque so LLVM cannot reassociate
-    // it into arithmetic on data_end. A comparison of it with a constant is
-    // still turned into a pointer comparison by the bounds pass.
+    // A length: the difference of the two pointers as pointers, each opaque
+    // through code generation (else LLVM, or the DAG, may fold the pointer
+    // arithmetic around them into arithmetic on data_end, or a pointer plus
+    // ~pointer, which the verifier refuses), and itself opaque so it cannot
+    // be reassociated either. A comparison of it with a constant is still
+    // turned into a pointer comparison by the bounds pass.
     // (- END START N...) is the length less the integers after it.
-    llvm::Value* a = b_.CreatePtrToInt(emit_ir_opaque(b_, first.v), b_.getInt64Ty());
-    llvm::Value* c = b_.CreatePtrToInt(emit_ir_opaque(b_, rest[0].v), b_.getInt64Ty());
+    llvm::Value* a = b_.CreatePtrToInt(emit_opaque(b_, first.v), b_.getInt64Ty());
+    llvm::Value* c = b_.CreatePtrToInt(emit_opaque(b_, rest[0].v), b_.getInt64Ty());
     first = integer(emit_opaque(b_, b_.CreateSub(a, c)));
     rest.erase(rest.begin());
     if (rest.empty()) return first;
@@ -1575,7 +1587,7 @@ LVal Lowerer::lower_defun(const FunctionDef& fn, Value* form) {
   } else {
     b_.CreateUnreachable();
   }
-  return join(done.exit, done.incoming);
+  return join(done.exit, done.incoming, result.kind);
 }
 
 // ---------------------------------------------------------------------------------

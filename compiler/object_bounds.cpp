@@ -10,6 +10,7 @@
 #include <llvm/IR/IntrinsicInst.h>
 #include <llvm/IR/IntrinsicsBPF.h>
 
+#include <algorithm>
 #include <optional>
 #include <vector>
 
@@ -116,6 +117,7 @@ class ObjectChecker {
     int64_t lowest = 0;  // the lowest offset from the pointer accessed (negative: before it)
   };
 
+  bool separate_record_arguments();
   bool bound_variable_offsets();
   uint64_t variable_umax(const Place& p, Instruction* at);
   void rebase(GetElementPtrInst* gep, const Place& p, const Object& o, const Demand& d);
@@ -304,7 +306,46 @@ bool ObjectChecker::add_null_checks() {
   return true;
 }
 
+// The verifier refuses a helper call that gets the same ring buffer record
+// (a referenced object) in two arguments, as (setf (getmap m rec) rec) does:
+// every argument after the first goes through a stack copy.
+bool ObjectChecker::separate_record_arguments() {
+  bool changed = false;
+  std::vector<CallInst*> calls;
+  for (BasicBlock& bb : f_)
+    for (Instruction& i : bb)
+      if (auto* call = dyn_cast<CallInst>(&i); call && helper_id(*call) >= 0) calls.push_back(call);
+  std::vector<HelperBuffer> buffers;
+  for (CallInst* call : calls) {
+    helper_buffers(*call, buffers);
+    std::vector<Value*> records_seen;
+    for (const auto& buf : buffers) {
+      Value* arg = call->getArgOperand(buf.arg);
+      auto p = place_of(arg, dl_);
+      if (!p || helper_id(p->root) != kHelperRingbufReserve) continue;
+      if (std::find(records_seen.begin(), records_seen.end(), p->root) == records_seen.end()) {
+        records_seen.push_back(p->root);
+        continue;
+      }
+      IRBuilder<> entry(&f_.getEntryBlock(), f_.getEntryBlock().getFirstInsertionPt());
+      AllocaInst* copy = entry.CreateAlloca(ArrayType::get(entry.getInt8Ty(), buf.size), nullptr, "record.copy");
+      copy->setAlignment(Align(8));
+      IRBuilder<> b(call);
+      b.SetCurrentDebugLocation(call->getDebugLoc());
+      if (buf.reads) b.CreateMemCpy(copy, Align(8), arg, Align(1), buf.size);
+      call->setArgOperand(buf.arg, copy);
+      if (buf.writes) {
+        b.SetInsertPoint(call->getNextNode());
+        b.CreateMemCpy(arg, Align(1), copy, Align(8), buf.size);
+      }
+      changed = true;
+    }
+  }
+  return changed;
+}
+
 bool ObjectChecker::run() {
+  if (separate_record_arguments()) changed_ = true;
   if (bound_variable_offsets()) changed_ = true;
   check_constant_offsets();
   if (add_null_checks()) changed_ = true;

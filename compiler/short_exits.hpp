@@ -27,12 +27,12 @@ class ShortExits {
   static void branch(llvm::Instruction* where, llvm::Value* fails, llvm::BasicBlock* exit);
 
  private:
-  std::vector<llvm::CallInst*> held(llvm::Instruction* where);
+  std::vector<llvm::Instruction*> held(llvm::Instruction* where);
 
   llvm::Function& f_;
   llvm::DominatorTree& dt_;
   int64_t action_;
-  std::map<std::vector<llvm::CallInst*>, llvm::BasicBlock*> exits_;
+  std::map<std::vector<llvm::Instruction*>, llvm::BasicBlock*> exits_;
 };
 
 }  // namespace whistler

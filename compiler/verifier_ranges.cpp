@@ -38,6 +38,17 @@ uint64_t mul_bound(uint64_t a, uint64_t b) {
 
 uint64_t VerifierRanges::umax(Value* v, const Instruction* at) { return structural(v, at, 0); }
 
+// A variable shift count as the verifier sees it: BPF's shifts take counts
+// modulo 64, so the code generator drops an `and 63` on a count, and the
+// verifier, which marks a shift by a count that may reach 64 as unknown,
+// sees the count without it.
+uint64_t VerifierRanges::shift_count_umax(Value* count, const Instruction* at, int depth) {
+  if (auto* mask = dyn_cast<BinaryOperator>(count); mask && mask->getOpcode() == Instruction::And)
+    if (auto* c = dyn_cast<ConstantInt>(mask->getOperand(1)); c && (c->getZExtValue() == 63 || c->getZExtValue() == 31))
+      count = mask->getOperand(0);
+  return structural(count, at, depth + 1);
+}
+
 // Whether LLVM itself can show `v <= bound` where `at` runs (known bits or a
 // constant range, which follow remainders and divisions the verifier does
 // not): then a mask or a comparison that says no more is redundant to LLVM,
@@ -89,7 +100,7 @@ uint64_t VerifierRanges::structural(Value* v, const Instruction* at, int depth) 
       case Instruction::LShr:
         if (auto* n = dyn_cast<ConstantInt>(bin->getOperand(1)); n && n->getZExtValue() < 64)
           bound = std::min(bound, operand(0) >> n->getZExtValue());
-        else
+        else if (shift_count_umax(bin->getOperand(1), at, depth) < 64)
           bound = std::min(bound, operand(0));
         break;
       case Instruction::AShr:

@@ -37,6 +37,7 @@ class VerifierRanges {
   uint64_t structural(llvm::Value* v, const llvm::Instruction* at, int depth);
   uint64_t from_branches(llvm::Value* v, const llvm::Instruction* at);
   bool llvm_knows_at_most(llvm::Value* v, uint64_t bound, const llvm::Instruction* at);
+  uint64_t shift_count_umax(llvm::Value* count, const llvm::Instruction* at, int depth);
 
   llvm::DominatorTree& dt_;
   llvm::SmallPtrSet<const llvm::PHINode*, 8> visiting_;
