@@ -44,6 +44,7 @@ void Report::add(const SeedResult& r) {
   if (r.outcome.kind == OutcomeKind::Accepted) {
     if (r.outcome.compared) ++compared_;
     else ++not_compared_;
+    if (r.outcome.skipped_read) ++skipped_read_;
     return;
   }
   auto key = std::make_pair(r.outcome.kind, r.outcome.category);
@@ -90,7 +91,8 @@ std::string Report::text(const RunOptions& options, double seconds) const {
     uint64_t n = it == counts_.end() ? 0 : it->second;
     out += fmt::format("  {:<18} {:>6}", outcome_name(k), n);
     if (k == OutcomeKind::Accepted && options.differential)
-      out += fmt::format("   ({} compared, {} not compared: nondeterministic helpers)", compared_, not_compared_);
+      out += fmt::format("   ({} compared, {} of them up to a read only -O2 left out; {} not compared: nondeterministic helpers)",
+                         compared_, skipped_read_, not_compared_);
     out += "\n";
   }
   for (OutcomeKind k : kOrder) {
@@ -128,6 +130,7 @@ std::string Report::json(const RunOptions& options, double seconds) const {
   }
   j["outcomes"] = counts;
   j["compared"] = compared_;
+  j["compared_until_skipped_read"] = skipped_read_;
   nlohmann::json groups = nlohmann::json::array();
   for (OutcomeKind k : kOrder)
     for (const Group* g : groups_of(k)) {

@@ -43,6 +43,7 @@ class Report {
   uint64_t programs_ = 0;
   uint64_t compared_ = 0;
   uint64_t not_compared_ = 0;
+  uint64_t skipped_read_ = 0;  // compared up to a read only -O2 left out
   std::map<OutcomeKind, uint64_t> counts_;
   std::map<std::pair<OutcomeKind, std::string>, Group> groups_;
   double total_ms_ = 0;

@@ -123,6 +123,7 @@ nlohmann::json to_json(const SeedResult& r) {
           {"log", log_tail(r.outcome.log, 60)},
           {"program", r.outcome.program},
           {"compared", r.outcome.compared},
+          {"skipped_read", r.outcome.skipped_read},
           {"nondeterministic", r.nondeterministic},
           {"ms", r.milliseconds}};
 }
@@ -137,6 +138,7 @@ SeedResult from_json(const nlohmann::json& j) {
   r.outcome.log = j.at("log").get<std::string>();
   r.outcome.program = j.at("program").get<std::string>();
   r.outcome.compared = j.at("compared").get<bool>();
+  r.outcome.skipped_read = j.value("skipped_read", false);
   r.nondeterministic = j.at("nondeterministic").get<bool>();
   r.milliseconds = j.at("ms").get<double>();
   return r;
