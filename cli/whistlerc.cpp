@@ -227,8 +227,12 @@ int run(int argc, char** argv) {
     for (const auto& p : out.programs)
       programs.push_back({{"name", p.name}, {"elf_name", p.elf_name}, {"section", p.section}, {"instructions", p.instructions}});
     result["programs"] = programs;
-    result["bounds_checks"] = {{"accesses", out.bounds.accesses}, {"proven", out.bounds.proven},
-                               {"inserted", out.bounds.inserted}, {"merged", out.bounds.merged}};
+    result["bounds_checks"] = {{"accesses", out.bounds.accesses},
+                               {"proven", out.bounds.proven},
+                               {"inserted", out.bounds.inserted},
+                               {"merged", out.bounds.merged},
+                               {"object_accesses", out.bounds.object_accesses},
+                               {"object_checks", out.bounds.object_checks}};
     std::cout << json_text(result, 2) << "\n";
     std::cout.flush();
     if (!std::cout) {
@@ -243,6 +247,9 @@ int run(int argc, char** argv) {
       std::cerr << fmt::format("{}: program {} (section {}): {} instructions\n", a.input, p.name, p.section, p.instructions);
     std::cerr << fmt::format("{}: packet accesses: {}, proven by the program: {}, checks inserted: {} (covering {} more)\n",
                              a.input, out.bounds.accesses, out.bounds.proven, out.bounds.inserted, out.bounds.merged);
+    if (out.bounds.object_accesses || out.bounds.object_checks)
+      std::cerr << fmt::format("{}: stack, map value and record accesses: {}, checks inserted: {}\n", a.input,
+                               out.bounds.object_accesses, out.bounds.object_checks);
   }
   if (a.check) std::cerr << fmt::format("{}: the kernel verifier accepted every program\n", a.input);
   return kOk;
