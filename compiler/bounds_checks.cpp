@@ -170,6 +170,7 @@ class Checker {
     mixed_.clear();
   }
   void plan_mixed(Value* root, int64_t need, Instruction* at);
+  bool far_incoming(Value* root, int64_t need);
   void start_loads(Value* root, SmallPtrSetImpl<Value*>& out, int depth = 0);
   CallInst* moved_since(Instruction* load, Instruction* access);
   bool report_stale(Value* root, Instruction* access);
@@ -455,15 +456,30 @@ bool Checker::is_barrier(Instruction& i) {
 }
 
 int64_t Checker::merge_window(Instruction* first, Value* root, int64_t need) {
+  // No further than a comparison the verifier can give a range: an access
+  // beyond that is never inside and gets its own (failing) check.
+  Shape s = shape(root);
+  int64_t most = static_cast<int64_t>(kMaxPacketOffset) - (s.known() ? s.hi + static_cast<int64_t>(s.var) : 0);
   std::vector<MemoryAccess> accesses;
   for (Instruction* i = first->getNextNode(); i; i = i->getNextNode()) {
     if (is_barrier(*i) || i->isTerminator()) break;
     memory_accesses(*i, accesses);
     for (const auto& a : accesses)
-      if (auto ref = decompose(a.pointer); ref && ref->root == root && ref->offset >= 0)
+      if (auto ref = decompose(a.pointer); ref && ref->root == root && ref->offset >= 0 &&
+                                             ref->offset + static_cast<int64_t>(a.size) <= most)
         need = std::max<int64_t>(need, ref->offset + static_cast<int64_t>(a.size));
   }
   return need;
+}
+
+// Whether a merge brings, on some path, a pointer so far into the packet that
+// this access could never be inside there: the verifier gives a comparison
+// on such a pointer no range, so the paths are checked one by one.
+bool Checker::far_incoming(Value* root, int64_t need) {
+  if (!isa<PHINode>(root) && !isa<SelectInst>(root)) return false;
+  for (Value* in : sources(root))
+    if (auto ref = decompose(in); ref && ref->offset + need > static_cast<int64_t>(kMaxPacketOffset)) return true;
+  return false;
 }
 
 // An access through a merge of packet pointers with pointers to other memory:
@@ -545,7 +561,6 @@ void Checker::hoist_out_of_reservations() {
 // check, unless the program moves the packet (xdp-adjust-head/tail/meta),
 // after which only a fresh load is valid.
 Value* Checker::packet_end(IRBuilder<>& b, const DebugLoc& loc) {
-  LLVMContext& ctx = f_.getContext();
   auto load_end = [&](IRBuilder<>& at) -> Value* {
     return emit_ctx_pointer(at, f_.getArg(0), static_cast<unsigned>(region_.end_field));
   };
@@ -568,7 +583,7 @@ void Checker::insert(const PlannedCheck& check, BasicBlock* exit) {
   IRBuilder<> b(at);
   b.SetCurrentDebugLocation(check.at->getDebugLoc());
   Value* fails;
-  if (check.bytes < 0) {
+  if (check.bytes < 0 || check.bytes > static_cast<int64_t>(kMaxPacketOffset)) {
     fails = b.getTrue();  // never inside the packet
   } else {
     Value* end = packet_end(b, check.at->getDebugLoc());
@@ -628,7 +643,8 @@ DenseMap<Value*, Demand> Checker::demands() {
     for (Instruction& i : bb) {
       memory_accesses(i, accesses);
       for (const auto& a : accesses)
-        if (auto ref = decompose(a.pointer)) ask(ref->root, ref->offset + static_cast<int64_t>(a.size), ref->offset);
+        if (auto ref = decompose(a.pointer); ref && ref->offset + static_cast<int64_t>(a.size) <= static_cast<int64_t>(kMaxPacketOffset))
+          ask(ref->root, ref->offset + static_cast<int64_t>(a.size), ref->offset);  // (further ones are never inside)
     }
   for (const auto& fact : facts_) ask(fact.root, fact.bytes, 0);
   // What is asked of a merge is asked of each pointer it merges.
@@ -732,8 +748,6 @@ Value* Checker::region_start(IRBuilder<>& b) {
 }
 
 void Checker::rebase(GetElementPtrInst* gep, const Demand& demand) {
-  LLVMContext& ctx = f_.getContext();
-  Type* ptr = PointerType::getUnqual(ctx);
   IRBuilder<> b(gep);
   b.SetCurrentDebugLocation(gep->getDebugLoc());
   VariablePart part = variable_part(gep, dl_);
@@ -788,7 +802,16 @@ bool Checker::fix_variable_offsets() {
   bool changed = false;
   for (GetElementPtrInst* gep : roots) {
     Demand d = demand.lookup(gep);
-    if (verifiable(gep, d)) continue;
+    if (getenv("WHISTLER_DUMP_ROOTS")) {
+      Shape sh = shape(gep);
+      errs() << "var root: " << *gep << " lo=" << sh.lo << " hi=" << sh.hi << " var=" << sh.var << " need=" << d.need << "\n";
+    }
+    if (verifiable(gep, d)) {
+      // The masks that bound the offset must reach the verifier.
+      if (VariablePart part = variable_part(gep, dl_); part.ok)
+        for (auto [index, scale] : part.terms) changed |= ranges_.pin_clamps(index, gep);
+      continue;
+    }
     rebase(gep, d);
     dt_.recalculate(f_);
     reset_memos();
@@ -1032,7 +1055,7 @@ bool Checker::run() {
           if (stats_) ++stats_->merged;
           continue;
         }
-        if (mixed_.count(ref->root)) {
+        if (mixed_.count(ref->root) || far_incoming(ref->root, need)) {
           plan_mixed(ref->root, need, &i);
           continue;
         }
@@ -1049,6 +1072,13 @@ bool Checker::run() {
     insert(planned_[k], exits[k]);
     if (stats_) ++stats_->inserted;
   }
+  // The checks just inserted may decide comparisons the program makes later
+  // (a parse-* after a raw read): fold those too.
+  dt_.recalculate(f_);
+  reset_memos();
+  facts_.clear();
+  collect_edge_facts();
+  fold_implied_comparisons();
   return true;
 }
 

@@ -234,6 +234,7 @@ CompileOutput Compilation::generate_here(EmitKind kind) {
   LoweringOptions lowering;
   lowering.producer = std::string("whistler ") + WHISTLER_VERSION;
   lowering.optimized = options_.opt_level > 0;
+  lowering.short_packet_override = options_.short_packet_override;
   // Lowering runs even after earlier errors, to report the errors it finds
   // too; nothing is emitted unless the whole run is clean.
   auto module = lower_module(ctx, module_, diags_, emitter.data_layout(), emitter.triple(), main_file_, lowering);

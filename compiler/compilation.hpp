@@ -30,6 +30,10 @@ struct CompileOptions {
   // Count each program's verdicts in a per-CPU array map "verdict_counts"
   // (u32 action -> u64 packets; slot 7 counts any other value).
   bool count_verdicts = false;
+  // For tests (whistler-torture --differential): when >= 0, every program's
+  // short-packet action, whatever its :short-packet says. A value no program
+  // returns otherwise shows where an inserted check failed.
+  int64_t short_packet_override = -1;
 };
 
 struct CompiledProgram {

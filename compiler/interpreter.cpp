@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 
 namespace whistler {
 
@@ -40,9 +41,19 @@ SourceLoc loc_or(const Value* v, SourceLoc fallback) { return v->loc.valid() ? v
 
 }  // namespace
 
+static std::atomic<uint64_t> default_step_limit{Interpreter::kDefaultStepLimit};
+
 Interpreter::Interpreter(Heap& heap, Diagnostics& diags, Module& module)
-    : heap_(heap), diags_(diags), module_(module) {
+    : heap_(heap), diags_(diags), module_(module), step_limit_(default_step_limit.load()) {
   global_ = new_env(nullptr);
+}
+
+void Interpreter::set_default_step_limit(uint64_t limit) { default_step_limit.store(limit); }
+
+void Interpreter::step(SourceLoc loc) {
+  if (++steps_ > step_limit_)
+    fail(loc, fmt::format("compile-time evaluation took more than {} steps", step_limit_),
+         "does a loop or a recursion in macro code never end?");
 }
 
 Env* Interpreter::new_env(Env* parent) {
@@ -98,7 +109,9 @@ Value* Interpreter::eval(Value* form, Env* env) {
     case Tag::Cons:
       break;
   }
+  if (depth_ == 0) steps_ = 0;  // an outermost evaluation: a fresh budget
   DepthGuard guard(*this, depth_, form->loc);
+  step(form->loc);
   Value* head = form->cons.car;
   Value* args = form->cons.cdr;
   if (head->tag == Tag::Sym) {
@@ -647,6 +660,7 @@ Value* Interpreter::eval_dolist(Value* form, Env* env) {
   inner->vars.emplace_back(car(spec)->sym, heap_.nil());
   try {
     for (Value* x : items(list)) {
+      step(form->loc);
       inner->vars.back().second = x;
       eval_body(cdr(cdr(form)), inner);
     }
@@ -667,6 +681,7 @@ Value* Interpreter::eval_dotimes(Value* form, Env* env) {
   inner->vars.emplace_back(car(spec)->sym, heap_.integer(0));
   try {
     for (int64_t i = 0; i < n; ++i) {
+      step(form->loc);
       inner->vars.back().second = heap_.integer(i);
       eval_body(cdr(cdr(form)), inner);
     }
@@ -750,6 +765,7 @@ Value* Interpreter::eval_loop(Value* form, Env* env) {
   Value* finally = nullptr;
   try {
     for (;;) {
+      step(form->loc);
       // Step iterators.
       for (size_t k = 0; k < iters.size(); ++k) {
         Iter& it = iters[k];

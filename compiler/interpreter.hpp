@@ -38,6 +38,20 @@ class Interpreter {
   // arguments and evaluate its body. Errors are reported and throw AbortForm.
   Value* expand(const MacroDef& macro, Value* call);
 
+  // Each outermost evaluation (a macro expansion, a constant, a REPL
+  // expression) may take at most this many steps (forms evaluated, loop
+  // iterations); then it is a located error, so an endless loop in macro
+  // code ends instead of hanging the compiler. 5,000,000 steps take 0.1 to
+  // 2 s in a release build (a bare (loop while t) to a loop with a body),
+  // and are about 3,000 times the most that the standard library, the
+  // examples, the documentation's examples and the 1,000-rule benchmark
+  // program need for one evaluation (1,687 steps, measured 2026-12-07).
+  static constexpr uint64_t kDefaultStepLimit = 5'000'000;
+  // The limit of Interpreters created from now on, process-wide (the fuzz
+  // targets lower it: inputs must run in well under a second under ASan).
+  static void set_default_step_limit(uint64_t limit);
+  uint64_t steps() const { return steps_; }
+
   // Binds a (destructuring) lambda list against a list of arguments.
   // `what` names the function or macro for error messages; `whole` is what
   // &whole binds (the macro call form), the argument list when null.
@@ -79,7 +93,11 @@ class Interpreter {
   Module& module_;
   std::deque<Env> envs_;
   Env* global_;
+  void step(SourceLoc loc);
+
   int depth_ = 0;
+  uint64_t steps_ = 0;
+  uint64_t step_limit_;
 };
 
 // Registered builtin functions of the interpreter, by name.

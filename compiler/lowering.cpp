@@ -314,7 +314,8 @@ void Lowerer::emit_program(const ProgramDef& prog) {
   fn_->setSection(prog.section);
   fn_->setDSOLocal(true);
   fn_->addFnAttr(llvm::Attribute::NoUnwind);
-  fn_->addFnAttr(kShortPacketAttr, std::to_string(prog.short_packet_action));
+  fn_->addFnAttr(kShortPacketAttr, std::to_string(options_.short_packet_override >= 0 ? options_.short_packet_override
+                                                                                     : prog.short_packet_action));
   ctx_arg_ = fn_->getArg(0);
   ctx_arg_->setName("ctx");
 
@@ -822,7 +823,9 @@ LVal Lowerer::f_let(Value* form) {
       // A u64 binding of a pointer stays a pointer (pointers are 64-bit values).
       is_ptr = value.kind == LVal::Ptr && bits == 64;
     }
-    if (dead()) return zero();
+    // After a return the rest is never run, but it is still lowered (and
+    // checked) with its variables bound: a missing binding would turn the
+    // body's pointers into integers and report errors that are not there.
     Var var = make_var(name->sym, is_ptr, bits, is_signed);
     if (sequential) {
       store_var(var, value);

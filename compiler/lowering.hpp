@@ -21,6 +21,7 @@ inline constexpr const char* kShortPacketAttr = "whistler-short-packet";
 struct LoweringOptions {
   std::string producer = "whistler";
   bool optimized = true;
+  int64_t short_packet_override = -1;  // see CompileOptions
 };
 
 // Returns nullptr when errors were reported.

@@ -197,7 +197,11 @@ bool ObjectChecker::bound_variable_offsets() {
     uint64_t u = variable_umax(*p, gep);
     bool fits = u != kUnbounded && p->offset + d.lowest >= 0 &&
                 p->offset + static_cast<int64_t>(u) + d.need <= static_cast<int64_t>(o.size);
-    if (fits) continue;
+    if (fits) {
+      // The masks that bound the offset must reach the verifier.
+      for (auto [index, scale] : p->terms) changed |= ranges_.pin_clamps(index, gep);
+      continue;
+    }
     rebase(gep, *p, o, d);
     dt_.recalculate(f_);
     changed = true;

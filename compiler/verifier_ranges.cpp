@@ -4,6 +4,8 @@
 #include <llvm/IR/ConstantRange.h>
 #include <llvm/IR/Constants.h>
 #include <llvm/Support/KnownBits.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Instructions.h>
 #include <llvm/IR/IntrinsicInst.h>
 
@@ -38,16 +40,60 @@ uint64_t mul_bound(uint64_t a, uint64_t b) {
 
 uint64_t VerifierRanges::umax(Value* v, const Instruction* at) { return structural(v, at, 0); }
 
-// A variable shift count as the verifier sees it: BPF's shifts take counts
-// modulo 64, so the code generator drops an `and 63` on a count, and the
-// verifier, which marks a shift by a count that may reach 64 as unknown,
-// sees the count without it.
-uint64_t VerifierRanges::shift_count_umax(Value* count, const Instruction* at, int depth) {
-  if (auto* mask = dyn_cast<BinaryOperator>(count); mask && mask->getOpcode() == Instruction::And)
-    if (auto* c = dyn_cast<ConstantInt>(mask->getOperand(1)); c && (c->getZExtValue() == 63 || c->getZExtValue() == 31))
-      count = mask->getOperand(0);
-  return structural(count, at, depth + 1);
+// The most LLVM (or the code generator, which keeps known bits across
+// blocks) could know of `v`'s largest value: like the verifier's model, but
+// following remainders and divisions, and every value bounded by its type's
+// width. Optimistic on purpose: it says where a mask might look redundant.
+uint64_t VerifierRanges::llvm_bound(Value* v, int depth) {
+  auto* type = dyn_cast<IntegerType>(v->getType());
+  if (!type) return kUnbounded;
+  uint64_t width = ones(type->getBitWidth());
+  if (auto* c = dyn_cast<ConstantInt>(v)) return c->getValue().getActiveBits() > 64 ? kUnbounded : c->getZExtValue();
+  if (depth > 8) return width;
+  auto op = [&](unsigned i) { return llvm_bound(cast<User>(v)->getOperand(i), depth + 1); };
+  uint64_t b = width;
+  if (auto* bin = dyn_cast<BinaryOperator>(v)) {
+    switch (bin->getOpcode()) {
+      case Instruction::And: b = std::min(op(0), op(1)); break;
+      case Instruction::Or:
+      case Instruction::Xor: b = fill_down(std::max(op(0), op(1))); break;
+      case Instruction::Add: b = add_bound(op(0), op(1)); break;
+      case Instruction::URem: b = std::min(op(0), op(1) == 0 ? 0 : op(1) - 1); break;
+      case Instruction::UDiv:
+      case Instruction::LShr: b = op(0); break;
+      default: break;
+    }
+  } else if (auto* cast = dyn_cast<CastInst>(v)) {
+    if (cast->getOpcode() == Instruction::ZExt || cast->getOpcode() == Instruction::Trunc) b = op(0);
+  } else if (auto* phi = dyn_cast<PHINode>(v)) {
+    uint64_t m = 0;
+    for (Value* in : phi->incoming_values()) m = std::max(m, in == v ? 0 : llvm_bound(in, depth + 1));
+    b = m;
+  } else if (auto* sel = dyn_cast<SelectInst>(v)) {
+    b = std::max(llvm_bound(sel->getTrueValue(), depth + 1), llvm_bound(sel->getFalseValue(), depth + 1));
+  } else if (isa<CmpInst>(v)) {
+    b = 1;
+  }
+  return std::min(b, width);
 }
+
+bool VerifierRanges::pin_clamps(Value* v, const Instruction* at) {
+  std::vector<Instruction*> clamps;
+  clamps_ = &clamps;
+  structural(v, at, 0);
+  clamps_ = nullptr;
+  bool changed = false;
+  for (Instruction* clamp : clamps) {
+    Value* operand = clamp->getOperand(0);
+    if (opaque_operand(operand)) continue;  // pinned already
+    IRBuilder<> b(clamp);
+    if (getenv("WHISTLER_DUMP_PINS")) { clamp->print(errs()); errs() << "\n"; }
+    clamp->setOperand(0, emit_opaque(b, operand));
+    changed = true;
+  }
+  return changed;
+}
+
 
 // Whether LLVM itself can show `v <= bound` where `at` runs (known bits or a
 // constant range, which follow remainders and divisions the verifier does
@@ -75,14 +121,16 @@ uint64_t VerifierRanges::structural(Value* v, const Instruction* at, int depth) 
   if (auto* bin = dyn_cast<BinaryOperator>(v)) {
     switch (bin->getOpcode()) {
       case Instruction::And: {
-        // A constant mask bounds the value only while it stays in the code:
-        // where LLVM knows the operand is within it anyway (a remainder, a
-        // narrower load), it drops the mask and the verifier never sees it.
+        // A constant mask bounds the value while it stays in the code. Where
+        // LLVM may know the operand is within it anyway (a remainder, a
+        // phi of small constants), the code generator can drop it as
+        // redundant; pin_clamps keeps such masks.
         auto* mask = dyn_cast<ConstantInt>(bin->getOperand(1));
-        if (mask && mask->getValue().getActiveBits() <= 64 && llvm_knows_at_most(bin->getOperand(0), mask->getZExtValue(), at))
-          bound = std::min(bound, operand(0));
-        else
-          bound = std::min({bound, operand(0), operand(1)});
+        uint64_t inner = operand(0);
+        if (mask && mask->getValue().getActiveBits() <= 64 && inner > mask->getZExtValue() && clamps_ &&
+            llvm_bound(bin->getOperand(0), 0) <= mask->getZExtValue())
+          clamps_->push_back(bin);
+        bound = std::min({bound, inner, operand(1)});
         break;
       }
       case Instruction::Or:
@@ -98,13 +146,14 @@ uint64_t VerifierRanges::structural(Value* v, const Instruction* at, int depth) 
         }
         break;
       case Instruction::LShr:
+        // Only by a constant: the verifier marks a shift by a register
+        // unknown, whatever it knows of the count (6.18).
         if (auto* n = dyn_cast<ConstantInt>(bin->getOperand(1)); n && n->getZExtValue() < 64)
           bound = std::min(bound, operand(0) >> n->getZExtValue());
-        else if (shift_count_umax(bin->getOperand(1), at, depth) < 64)
-          bound = std::min(bound, operand(0));
         break;
       case Instruction::AShr:
-        if (uint64_t a = operand(0); a <= static_cast<uint64_t>(INT64_MAX)) bound = std::min(bound, a);
+        if (uint64_t a = operand(0); isa<ConstantInt>(bin->getOperand(1)) && a <= static_cast<uint64_t>(INT64_MAX))
+          bound = std::min(bound, a);
         break;
       default: break;  // sub, div, rem: unknown to the verifier
     }
@@ -137,10 +186,11 @@ uint64_t VerifierRanges::structural(Value* v, const Instruction* at, int depth) 
       switch (ii->getIntrinsicID()) {
         case Intrinsic::umin: {
           auto* limit = dyn_cast<ConstantInt>(ii->getArgOperand(1));
-          if (limit && limit->getValue().getActiveBits() <= 64 && llvm_knows_at_most(ii->getArgOperand(0), limit->getZExtValue(), at))
-            bound = std::min(bound, operand(0));
-          else
-            bound = std::min({bound, operand(0), operand(1)});
+          uint64_t inner = operand(0);
+          if (limit && limit->getValue().getActiveBits() <= 64 && inner > limit->getZExtValue() && clamps_ &&
+              llvm_bound(ii->getArgOperand(0), 0) <= limit->getZExtValue())
+            clamps_->push_back(ii);
+          bound = std::min({bound, inner, operand(1)});
           break;
         }
         case Intrinsic::umax: bound = std::min(bound, std::max(operand(0), operand(1))); break;
@@ -182,7 +232,7 @@ uint64_t VerifierRanges::from_branches(Value* v, const Instruction* at) {
     }
     // A comparison LLVM knows the answer to is folded away before the
     // verifier can learn from it.
-    if (limit != kUnbounded && !llvm_knows_at_most(v, limit, cmp)) bound = std::min(bound, limit);
+    if (limit != kUnbounded && !llvm_knows_at_most(v, limit, cmp) && llvm_bound(v, 0) > limit) bound = std::min(bound, limit);
   };
   // A condition that holds on the edge: the comparison itself, or one side
   // of an `and` taken true (an `or` taken false).

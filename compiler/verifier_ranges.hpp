@@ -7,7 +7,8 @@
 //
 // The model follows what the verifier tracks exactly (measured on 6.18):
 // constants, zero-extending loads and casts, and/or/xor, shifts by
-// constants, additions and multiplications without overflow, byte swaps,
+// constants (a shift by a register is unknown to it, whatever the count's
+// range), additions and multiplications without overflow, byte swaps,
 // the merge of branches (phi, select), and the comparisons of the value
 // with a constant on the branches that dominate the use. Everything else
 // (division, remainder, subtraction, helper results, 64-bit loads) is
@@ -20,6 +21,7 @@
 #include <llvm/IR/Value.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace whistler {
 
@@ -33,14 +35,22 @@ class VerifierRanges {
   // (kUnbounded when it knows nothing). `at` may be null: no branch facts.
   uint64_t umax(llvm::Value* v, const llvm::Instruction* at);
 
+  // The bound umax gave, made to hold through code generation: the masks
+  // (and, umin) it relied on that LLVM might find redundant (it follows
+  // remainders and divisions the verifier does not) get their operand behind
+  // an opaque barrier, or the code generator may drop them. True when
+  // anything changed.
+  bool pin_clamps(llvm::Value* v, const llvm::Instruction* at);
+
  private:
   uint64_t structural(llvm::Value* v, const llvm::Instruction* at, int depth);
   uint64_t from_branches(llvm::Value* v, const llvm::Instruction* at);
   bool llvm_knows_at_most(llvm::Value* v, uint64_t bound, const llvm::Instruction* at);
-  uint64_t shift_count_umax(llvm::Value* count, const llvm::Instruction* at, int depth);
+  uint64_t llvm_bound(llvm::Value* v, int depth);
 
   llvm::DominatorTree& dt_;
   llvm::SmallPtrSet<const llvm::PHINode*, 8> visiting_;
+  std::vector<llvm::Instruction*>* clamps_ = nullptr;  // pin_clamps collects the masks relied on here
 };
 
 }  // namespace whistler

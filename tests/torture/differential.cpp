@@ -132,33 +132,7 @@ Observation observe(runtime::BpfObject& object, const std::vector<std::string>& 
   return obs;
 }
 
-std::map<std::string, uint32_t> short_packet_actions(const std::string& source) {
-  static const std::map<std::string, uint32_t> actions = {
-      {"xdp_aborted", 0}, {"xdp_drop", 1}, {"xdp_pass", 2}, {"xdp_tx", 3}, {"xdp_redirect", 4}};
-  std::map<std::string, uint32_t> out;
-  std::vector<Sexp> forms;
-  std::string error;
-  if (!parse_sexps(source, forms, error)) return out;
-  for (const auto& form : forms) {
-    if (!form.head_is("defprog") || form.size() < 3 || !form.items[1].is_atom()) continue;
-    std::string name = runtime::to_elf_name(form.items[1].text);
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    uint32_t action = 2;  // XDP_PASS
-    const Sexp& options = form.items[2];
-    for (size_t i = 0; i + 1 < options.size(); ++i)
-      if (options.items[i].is_atom() && options.items[i].text == ":short-packet" && options.items[i + 1].is_atom()) {
-        std::string v = options.items[i + 1].text;
-        for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        if (auto it = actions.find(v); it != actions.end()) action = it->second;
-        else if (!v.empty() && std::isdigit(static_cast<unsigned char>(v[0]))) action = static_cast<uint32_t>(std::stoul(v));
-      }
-    out[name] = action;
-  }
-  return out;
-}
-
-Outcome compare_observations(const Observation& o0, const Observation& o2, const std::vector<Frame>& frames,
-                             const std::map<std::string, uint32_t>& short_packet) {
+Outcome compare_observations(const Observation& o0, const Observation& o2, const std::vector<Frame>& frames) {
   Outcome out;
   out.compared = true;
   auto mismatch = [&](const std::string& category, const std::string& program, const std::string& detail,
@@ -179,18 +153,16 @@ Outcome compare_observations(const Observation& o0, const Observation& o2, const
     std::string log = "frame: " + frame_hex(frame.bytes);
     // One level left through the short-packet exit, the other did not.
     std::string exit_note;
-    if (auto it = short_packet.find(a.program); it != short_packet.end() && a.ran && b.ran &&
-        (a.action == it->second) != (b.action == it->second))
-      exit_note = a.action == it->second ? " (-O0 took the short-packet exit)" : " (-O2 took the short-packet exit)";
+    if (a.ran && b.ran && (a.action == kShortExitSentinel) != (b.action == kShortExitSentinel))
+      exit_note = a.action == kShortExitSentinel ? " (-O0 took the short-packet exit)" : " (-O2 took the short-packet exit)";
     if (a.ran != b.ran)
       return mismatch("test run fails at one level", a.program,
                       where + ": -O0 " + (a.ran ? "ran" : a.error) + ", -O2 " + (b.ran ? "ran" : b.error), log);
     if (!a.ran) continue;
-    // -O0 took the short-packet exit; -O2 went on, or left later (another
-    // frame): -O2 may leave out a read whose value it does not need. Never
-    // the other way round. From here the two runs need not agree.
-    if (auto it = short_packet.find(a.program); it != short_packet.end() && a.action == it->second &&
-        (b.action != it->second || a.packet != b.packet)) {
+    // -O0 took the short-packet exit; -O2 went on, or left at another read:
+    // -O2 may leave out a read whose value it does not need. Never the other
+    // way round. From here the two runs (and the maps) need not agree.
+    if (a.action == kShortExitSentinel && (b.action != kShortExitSentinel || a.packet != b.packet)) {
       out.skipped_read = true;
       return out;
     }
@@ -212,9 +184,9 @@ Outcome compare_observations(const Observation& o0, const Observation& o2, const
 }
 
 Outcome run_differential(const std::string& source, const std::vector<Frame>& frames) {
-  CompileResult c0 = compile_program(source, 0);
+  CompileResult c0 = compile_program(source, 0, kShortExitSentinel);
   if (!c0.ok) return c0.failure;
-  CompileResult c2 = compile_program(source, 2);
+  CompileResult c2 = compile_program(source, 2, kShortExitSentinel);
   if (!c2.ok) return c2.failure;
   LoadResult l0 = load_program(c0.object, 0);
   if (l0.outcome.failed()) return l0.outcome;
@@ -222,7 +194,7 @@ Outcome run_differential(const std::string& source, const std::vector<Frame>& fr
   if (l2.outcome.failed()) return l2.outcome;
   Observation o0 = observe(*l0.object, c0.programs, frames);
   Observation o2 = observe(*l2.object, c2.programs, frames);
-  return compare_observations(o0, o2, frames, short_packet_actions(source));
+  return compare_observations(o0, o2, frames);
 }
 
 }  // namespace whistler::torture

@@ -56,12 +56,13 @@ std::string verifier_cause(const std::string& reason) {
   return s.empty() ? "(no reason in the verifier log)" : s;
 }
 
-CompileResult compile_program(const std::string& source, int opt_level) {
+CompileResult compile_program(const std::string& source, int opt_level, int64_t short_packet) {
   CompileResult result;
   result.failure.opt_level = opt_level;
   try {
     CompileOptions options;
     options.opt_level = opt_level;
+    options.short_packet_override = short_packet;
     Compilation compilation(options);
     CompileOutput out;
     compilation.add_source("torture.lisp", source);

@@ -21,7 +21,9 @@ struct CompileResult {
   Outcome failure;                    // when !ok
 };
 
-CompileResult compile_program(const std::string& source, int opt_level);
+// `short_packet`: when >= 0, every program's short-packet action (the
+// differential uses a value no program returns, to see where a check failed).
+CompileResult compile_program(const std::string& source, int opt_level, int64_t short_packet = -1);
 
 struct LoadResult {
   std::unique_ptr<runtime::BpfObject> object;  // loaded, when the outcome is Accepted
