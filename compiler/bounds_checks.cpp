@@ -152,8 +152,6 @@ class Checker {
   int64_t merge_window(Instruction* first, Value* root, int64_t need);
   void insert(const PlannedCheck& check, BasicBlock* exit);
   Value* packet_end(IRBuilder<>& b, const DebugLoc& loc);
-  void hoist_out_of_reservations();
-  bool hoist_before(Instruction* i, Instruction* pos, int depth);
   bool copy_packet_buffers();
   bool plain_packet_atomics();
   std::vector<Value*> sources(Value* root);
@@ -510,50 +508,6 @@ void Checker::plan_mixed(Value* root, int64_t need, Instruction* at) {
     check.guard = sel->getCondition();
     check.guard_value = truth;
     planned_.push_back(check);
-  }
-}
-
-// Returning the short-packet action while a ring buffer record is reserved
-// would leak the record, which the verifier refuses. A check that would run
-// between a reservation and its submit/discard moves before the reservation
-// (the packet pointer it tests is available there in the programs the
-// library's forms produce).
-// Moves `i` (and what it is computed from) before `pos` when it can: no
-// effects, no memory read, no phi, operands that dominate `pos` or move too.
-bool Checker::hoist_before(Instruction* i, Instruction* pos, int depth) {
-  if (dt_.dominates(i, pos)) return true;
-  if (depth > 8 || i->mayHaveSideEffects() || i->mayReadFromMemory() || isa<PHINode>(i) || i->isTerminator()) return false;
-  for (Value* op : i->operands())
-    if (auto* oi = dyn_cast<Instruction>(op); oi && !hoist_before(oi, pos, depth + 1)) return false;
-  i->moveBefore(pos);
-  return true;
-}
-
-void Checker::hoist_out_of_reservations() {
-  std::vector<CallInst*> reserves, releases;
-  for (BasicBlock& bb : f_)
-    for (Instruction& i : bb)
-      if (auto* call = dyn_cast<CallInst>(&i)) {
-        int id = helper_id(*call);
-        if (id == kHelperRingbufReserve) reserves.push_back(call);
-        else if (id == kHelperRingbufSubmit || id == kHelperRingbufDiscard) releases.push_back(call);
-      }
-  if (reserves.empty()) return;
-  for (auto& check : planned_) {
-    for (CallInst* reserve : reserves) {
-      if (!dt_.dominates(reserve, check.at)) continue;
-      bool released = false;
-      for (CallInst* release : releases)
-        released |= dt_.dominates(reserve, release) && dt_.dominates(release, check.at);
-      if (released) continue;
-      // A root computed without effects from values available before the
-      // reservation (LLVM sinks the widening of a context read to its first
-      // use) moves up with the check; otherwise the check stays, and its exit
-      // discards the record (ShortExits).
-      auto* root = dyn_cast<Instruction>(check.root);
-      if (root && !dt_.dominates(root, reserve) && !hoist_before(root, reserve, 0)) continue;
-      check.at = reserve;
-    }
   }
 }
 
@@ -1064,7 +1018,6 @@ bool Checker::run() {
     }
   }
   if (planned_.empty()) return changed_;
-  hoist_out_of_reservations();
   // Each check's exit is chosen on the CFG as it is, before any is inserted.
   std::vector<BasicBlock*> exits;
   for (const auto& check : planned_) exits.push_back(exits_.exit_for(check.at));

@@ -110,7 +110,7 @@ TEST_CASE("a check too short for the access does not count: one is inserted") {
   CHECK(out.bounds.inserted == 1);
 }
 
-TEST_CASE("a check needed while a ring buffer record is reserved moves before the reservation") {
+TEST_CASE("a check needed while a ring buffer record is reserved stays at the access, and its exit discards the record") {
   CompileOutput out = must_compile(R"(
 (defstruct rec (a u32) (b u32))
 (defmap events :type :ringbuf :max-entries 4096 :value-type rec)
@@ -121,12 +121,16 @@ TEST_CASE("a check needed while a ring buffer record is reserved moves before th
             (rec-b r) (load u32 data 30))))
   XDP_PASS)
 )", EmitKind::LLVM);
-  // The check (and its early return) comes before bpf_ringbuf_reserve (helper 131).
-  size_t check = out.bytes.find("icmp ugt ptr");
+  // The check comes after bpf_ringbuf_reserve (helper 131), and the short
+  // exit calls bpf_ringbuf_discard (helper 133) before returning.
   size_t reserve = out.bytes.find("inttoptr (i64 131 to ptr)");
+  size_t check = out.bytes.find("icmp ugt ptr");
   REQUIRE(check != std::string::npos);
   REQUIRE(reserve != std::string::npos);
-  CHECK(check < reserve);
+  CHECK(reserve < check);
+  size_t exit = out.bytes.find("short_packet.discard:");
+  REQUIRE(exit != std::string::npos);
+  CHECK(out.bytes.find("inttoptr (i64 133 to ptr)", exit) != std::string::npos);
 }
 
 TEST_CASE("accesses separated by a helper call are checked separately") {
