@@ -756,10 +756,6 @@ bool Checker::fix_variable_offsets() {
   bool changed = false;
   for (GetElementPtrInst* gep : roots) {
     Demand d = demand.lookup(gep);
-    if (getenv("WHISTLER_DUMP_ROOTS")) {
-      Shape sh = shape(gep);
-      errs() << "var root: " << *gep << " lo=" << sh.lo << " hi=" << sh.hi << " var=" << sh.var << " need=" << d.need << "\n";
-    }
     if (verifiable(gep, d)) {
       // The masks that bound the offset must reach the verifier.
       if (VariablePart part = variable_part(gep, dl_); part.ok)

@@ -84,15 +84,6 @@ llvm::Value* emit_opaque(IRBuilder<>& b, llvm::Value* v) {
   return call;
 }
 
-llvm::Value* emit_ir_opaque(IRBuilder<>& b, llvm::Value* v) {
-  Module* m = b.GetInsertBlock()->getModule();
-  Function* fn = Intrinsic::getDeclaration(m, Intrinsic::bpf_passthrough, {v->getType(), v->getType()});
-  // A distinct sequence number per call keeps two of them from being merged.
-  unsigned seq = 0;
-  for (const Use& u : fn->uses()) (void)u, ++seq;
-  return b.CreateCall(fn, {b.getInt32(0x10000 + seq), v});
-}
-
 llvm::Value* opaque_operand(const llvm::Value* v) {
   auto* call = dyn_cast<CallInst>(v);
   if (!call) return nullptr;

@@ -62,12 +62,6 @@ int ctx_field(const llvm::Value* v);
 // the result cannot be folded away from what LLVM knows of `v`, and the
 // result is one register that the comparison and every use share.
 llvm::Value* emit_opaque(llvm::IRBuilder<>& b, llvm::Value* v);
-// `v` unchanged, through llvm.bpf.passthrough: opaque to LLVM's IR
-// optimisers, gone before instruction selection. For values read from the
-// context (data, data_end): an inline asm around one of those forces the
-// register allocator to copy a 32-bit subregister, with a 32-bit move that
-// makes the pointer a plain number to the verifier.
-llvm::Value* emit_ir_opaque(llvm::IRBuilder<>& b, llvm::Value* v);
 // The operand of an emit_opaque or llvm.bpf.passthrough, or nullptr.
 llvm::Value* opaque_operand(const llvm::Value* v);
 

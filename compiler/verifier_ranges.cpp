@@ -4,7 +4,6 @@
 #include <llvm/IR/ConstantRange.h>
 #include <llvm/IR/Constants.h>
 #include <llvm/Support/KnownBits.h>
-#include <llvm/Support/raw_ostream.h>
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Instructions.h>
 #include <llvm/IR/IntrinsicInst.h>
@@ -87,7 +86,6 @@ bool VerifierRanges::pin_clamps(Value* v, const Instruction* at) {
     Value* operand = clamp->getOperand(0);
     if (opaque_operand(operand)) continue;  // pinned already
     IRBuilder<> b(clamp);
-    if (getenv("WHISTLER_DUMP_PINS")) { clamp->print(errs()); errs() << "\n"; }
     clamp->setOperand(0, emit_opaque(b, operand));
     changed = true;
   }
