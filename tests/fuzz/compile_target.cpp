@@ -6,14 +6,16 @@
 #include <cstdlib>
 #include <string_view>
 
-#include <whistler/compiler.hpp>
-
+// Internal headers (targets.hpp) before the public ones, as in compiler/api.cpp.
 #include "targets.hpp"
+
+#include <whistler/compiler.hpp>
 
 namespace whistler::fuzz {
 
 int compile(const uint8_t* data, size_t size) {
   if (size > kCompileMaxInput) return -1;
+  limit_steps();
   std::string_view source(reinterpret_cast<const char*>(data), size);
   whistler::CompileResult result = whistler::compile_source(source, "fuzz.lisp");
   // Invariants of the API: a successful compile is an ELF object; a failed

@@ -20,6 +20,7 @@ namespace whistler::fuzz {
 
 int expander(const uint8_t* data, size_t size) {
   if (size > kExpanderMaxInput) return -1;
+  limit_steps();
   std::string text(reinterpret_cast<const char*>(data), size);
   run_with_large_stack([&] {
     // Declared in the order Compilation declares them (destroyed in reverse).

@@ -486,6 +486,22 @@ TEST_CASE("predicates and equality") {
   CHECK(ev("(identity 'x)") == "x");
 }
 
+TEST_CASE("an endless loop or runaway computation in compile-time code is a located error, not a hang") {
+  // Every outermost evaluation has a budget of steps (forms evaluated, loop
+  // iterations); a low one here so the test is quick.
+  struct Limit {
+    Limit() { Interpreter::set_default_step_limit(10000); }
+    ~Limit() { Interpreter::set_default_step_limit(Interpreter::kDefaultStepLimit); }
+  } limit;
+  const std::string message = "compile-time evaluation took more than 10000 steps";
+  CHECK(err("(loop while t)") == "1:1: " + message);
+  CHECK(contains(err("(let ((n 0))\n  (dotimes (i 100000000000) (setq n (+ n 1))) n)"), message));
+  CHECK(contains(err("(dolist (x '(1 2 3)) (loop for i from 0 do (+ i x)))"), message));
+  CHECK(contains(err("(labels ((f (n) (if (= n 0) 0 (+ (f (- n 1)) (f (- n 1)))))) (f 40))"), message));  // shallow but exponential
+  // The budget is per evaluation: two of 7,500 steps each are fine.
+  CHECK(ev("(let ((n 0)) (dotimes (i 2500) (setq n (+ n 1))) n) (let ((n 0)) (dotimes (i 2500) (setq n (+ n 1))) n)") == "2500");
+}
+
 TEST_CASE("data nested far deeper than source prints, compares and formats without exhausting the stack") {
   // Macro code builds data of any depth ((dotimes (i n) (setq x (list x)))),
   // far beyond the reader's 10,000 levels; print, format ~a and equal do not
