@@ -365,7 +365,9 @@ void Checker::facts_from_condition(Value* cond, bool truth, std::vector<std::pai
     case CmpInst::ICMP_ULT: bytes = ref->offset + 1; break;  // ptr < end
     default: return;
   }
-  if (bytes >= 0) out.push_back({ref->root, bytes});
+  // The verifier learns nothing from a comparison of a pointer more than
+  // 0xffff past its start (find_good_pkt_pointers): neither does the model.
+  if (bytes >= 0 && ref->offset <= static_cast<int64_t>(kMaxPacketOffset)) out.push_back({ref->root, bytes});
 }
 
 void Checker::collect_edge_facts() {

@@ -898,6 +898,7 @@ LVal Lowerer::f_return(Value* form) {
   }
   cleanups_ = pending;
   if (dead()) return zero();
+  set_location(loc_of(form));  // the exit is the return's, not its value's last subform's
   ReturnTarget* target = &returns_[target_index];
   if (target->program) {
     b_.CreateRet(b_.CreateTrunc(as_int(v), b_.getInt32Ty()));

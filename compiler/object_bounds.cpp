@@ -310,9 +310,10 @@ bool ObjectChecker::add_null_checks() {
   return true;
 }
 
-// The verifier refuses a helper call that gets the same ring buffer record
-// (a referenced object) in two arguments, as (setf (getmap m rec) rec) does:
-// every argument after the first goes through a stack copy.
+// The verifier refuses a helper call that gets ring buffer records
+// (referenced objects) in two arguments, the same one ((setf (getmap m rec)
+// rec)) or two ((setf (getmap m rec1) rec2)): every record argument after the
+// first goes through a stack copy.
 bool ObjectChecker::separate_record_arguments() {
   bool changed = false;
   std::vector<CallInst*> calls;
@@ -327,7 +328,7 @@ bool ObjectChecker::separate_record_arguments() {
       Value* arg = call->getArgOperand(buf.arg);
       auto p = place_of(arg, dl_);
       if (!p || helper_id(p->root) != kHelperRingbufReserve) continue;
-      if (std::find(records_seen.begin(), records_seen.end(), p->root) == records_seen.end()) {
+      if (records_seen.empty()) {
         records_seen.push_back(p->root);
         continue;
       }

@@ -22,6 +22,7 @@
 
 #include "narrow_masks.hpp"
 #include "object_bounds.hpp"
+#include "ringbuf_leaks.hpp"
 #include "return_blocks_last.hpp"
 #include "strip_passthroughs.hpp"
 #include <llvm/Transforms/Scalar/SROA.h>
@@ -118,6 +119,7 @@ void ObjectEmitter::optimize(llvm::Module& module, int opt_level, BoundsCheckSta
     llvm::FunctionPassManager fpm;
     fpm.addPass(llvm::PromotePass());
     fpm.addPass(ObjectBoundsPass(stats));
+    fpm.addPass(RingbufLeaksPass());
     fpm.addPass(llvm::EarlyCSEPass());
     // Reads whose values are never used go, as at -O2: a program reads past
     // the end only where it uses what it reads, at every level.
@@ -137,6 +139,7 @@ void ObjectEmitter::optimize(llvm::Module& module, int opt_level, BoundsCheckSta
       llvm::FunctionPassManager fpm;
       fpm.addPass(llvm::PromotePass());
       fpm.addPass(ObjectBoundsPass(stats));
+      fpm.addPass(RingbufLeaksPass());
       mpm.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(fpm)));
     });
     pb.registerPeepholeEPCallback([](llvm::FunctionPassManager& fpm, llvm::OptimizationLevel) {

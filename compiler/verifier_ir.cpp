@@ -35,10 +35,36 @@ llvm::Value* emit_ctx_load(IRBuilder<>& b, llvm::Value* ctx, unsigned offset) {
 
 llvm::Value* emit_ctx_pointer(IRBuilder<>& b, llvm::Value* ctx, unsigned offset) {
   llvm::Value* wide = b.CreateZExt(emit_ctx_load(b, ctx, offset), b.getInt64Ty());
-  return emit_opaque(b, b.CreateIntToPtr(wide, PointerType::getUnqual(b.getContext())));
+  llvm::Value* ptr = emit_opaque(b, b.CreateIntToPtr(wide, PointerType::getUnqual(b.getContext())));
+  // Never null, and LLVM must know it: the verifier does not treat a packet
+  // pointer as non-null, so a test for 0 that LLVM keeps is a path it
+  // explores, on which LLVM may have put the constant 0 in the pointer's
+  // place (a store through address 1: "invalid mem access 'scalar'").
+  cast<CallInst>(ptr)->addRetAttr(Attribute::NonNull);
+  return ptr;
 }
 
-int ctx_field(const llvm::Value* v) {
+static int ctx_field_at(const llvm::Value* v, int depth);
+
+int ctx_field(const llvm::Value* v) { return ctx_field_at(v, 0); }
+
+// A merge of reads of one field is that field: jump threading duplicates a
+// read into the paths it splits, and the widening and barrier after it are
+// left below the phi of the copies (each path still loads the field into
+// the register).
+static int merged_ctx_field(const llvm::PHINode* phi, int depth) {
+  if (depth > 4 || phi->getNumIncomingValues() == 0) return -1;
+  int field = -1;
+  for (const llvm::Value* in : phi->incoming_values()) {
+    if (in == phi) continue;
+    int f = ctx_field_at(in, depth + 1);
+    if (f < 0 || (field >= 0 && f != field)) return -1;
+    field = f;
+  }
+  return field;
+}
+
+static int ctx_field_at(const llvm::Value* v, int depth) {
   for (;;) {
     if (isa<ZExtInst>(v) || isa<IntToPtrInst>(v) || isa<TruncInst>(v)) {
       v = cast<CastInst>(v)->getOperand(0);
@@ -52,6 +78,7 @@ int ctx_field(const llvm::Value* v) {
       }
     break;
   }
+  if (auto* phi = dyn_cast<PHINode>(v)) return merged_ctx_field(phi, depth);
   if (auto* call = dyn_cast<CallInst>(v)) {
     const Function* callee = call->getCalledFunction();
     if (!callee || callee->getIntrinsicID() != Intrinsic::bpf_getelementptr_and_load || call->arg_size() != 7) return -1;

@@ -107,3 +107,54 @@ TEST_CASE("map values: a variable offset gets a bound, a use before the test for
 )");
   CHECK(out.bounds.object_checks == 2);
 }
+
+TEST_CASE("a return or tail call while a record reserved by hand is held is a located error naming the reservation") {
+  const std::string maps = R"((defstruct ev (a u32) (b u32))
+(defmap events :type :ringbuf :max-entries 4096 :value-type ev)
+(defmap jumps :type :prog-array :max-entries 4)
+)";
+  for (int level : {0, 2}) {
+    // A return inside a defun leaves the program, with the record held.
+    std::string d = errors_of(maps + R"((defun pick (x) (when (= x 3) (return XDP_DROP)) x)
+(defprog p (:type :xdp)
+  (let ((rec (ringbuf-reserve events 8 0)))
+    (when rec
+      (setf (ev-a rec) (pick (ctx rx-queue-index)))
+      (ringbuf-submit rec 0)))
+  XDP_PASS)
+)",
+                              level);
+    CHECK_HAS(d, "test.lisp:4:31: error: the program returns here while the ring buffer record reserved at 6:14 may be neither submitted nor discarded");
+    CHECK_HAS(d, "hint: release the record on every path first: (ringbuf-submit REC 0) or (ringbuf-discard REC 0)");
+    // Released on one branch only.
+    d = errors_of(maps + R"((defprog p (:type :xdp)
+  (let ((rec (ringbuf-reserve events 8 0)))
+    (when rec
+      (when (ctx rx-queue-index) (ringbuf-submit rec 0))))
+  XDP_PASS)
+)",
+                  level);
+    CHECK_HAS(d, "the program returns here while the ring buffer record reserved at 5:14 may be neither");
+    // A tail call with the record held, also inside with-ringbuf.
+    d = errors_of(maps + R"((defprog p (:type :xdp)
+  (with-ringbuf (rec events 8)
+    (tail-call jumps 0))
+  XDP_PASS)
+)",
+                  level);
+    CHECK_HAS(d, "test.lisp:6:5: error: a tail call here while the ring buffer record reserved at");
+  }
+  // Released on every path the verifier follows: accepted.
+  for (int level : {0, 2}) {
+    must_compile(maps + R"((defprog ok (:type :xdp)
+  (let ((rec (ringbuf-reserve events 8 0)))
+    (when rec (setf (ev-a rec) 1))
+    (when rec (if (ctx rx-queue-index) (ringbuf-submit rec 0) (ringbuf-discard rec 0))))
+  (with-ringbuf (r events 8)
+    (when (ctx rx-queue-index) (return XDP_DROP))
+    (setf (ev-b r) 2))
+  XDP_PASS)
+)",
+                 level);
+  }
+}
