@@ -137,10 +137,14 @@ class LeakFinder {
       } else if (id == kHelperRingbufSubmit || id == kHelperRingbufDiscard) {
         if (call->arg_size() > 0) held.reset(records_of(call->getArgOperand(0)));
       } else if (id == kHelperTailCall && report && held.any()) {
-        leak(i, held, "a tail call");
+        leak(i, held, "a tail call here");
       }
     } else if (isa<ReturnInst>(&i) && report && held.any()) {
-      leak(i, held, "the program returns");
+      // The return after the last form is located at the defprog.
+      const DILocation* loc = i.getDebugLoc().get();
+      const DISubprogram* sp = f_.getSubprogram();
+      bool at_end = loc && sp && loc->getLine() == sp->getLine() && loc->getScope()->getSubprogram() == sp;
+      leak(i, held, at_end ? "the program ends after its last form" : "the program returns here");
     }
   }
 
@@ -154,7 +158,7 @@ class LeakFinder {
       if (reported_[k]) continue;
       reported_[k] = true;
       report_error(at,
-                   fmt::format("{} here while the ring buffer record reserved at {} may be neither submitted nor discarded",
+                   fmt::format("{} while the ring buffer record reserved at {} may be neither submitted nor discarded",
                                what, where(*records_[k])),
                    "release the record on every path first: (ringbuf-submit REC 0) or (ringbuf-discard REC 0); a (return ...) "
                    "inside a defun leaves the program too. (with-ringbuf (REC MAP SIZE) ...) submits the record and "

@@ -208,8 +208,11 @@ bool BpfObject::load(RuntimeError& error) {
     return false;
   }
   // The verifier refuses some programs with EINVAL (a leaked reference, a
-  // helper the program type may not call, a program too large): its log says why.
-  if (err == EINVAL && log.find("processed ") != std::string::npos) {
+  // helper the program type may not call, a program too large): its log says
+  // why. ENOSPC replaces the verifier's error when the log did not fit (a
+  // complexity limit logs a path per pending branch); the log kept is its end,
+  // with the reason.
+  if ((err == EINVAL || err == ENOSPC) && log.find("processed ") != std::string::npos) {
     error.kind = ErrorKind::VerifierRejected;
     error.message = fmt::format("the verifier rejected program '{}'", failed_program_);
     return false;

@@ -40,6 +40,10 @@ constexpr HintRule kHints[] = {
     {"back-edge", "loops must have constant bounds: (dotimes (i N) ...) or (loop for i from A below B do ...)"},
     {"infinite loop", "loops must have constant bounds: (dotimes (i N) ...) or (loop for i from A below B do ...)"},
     {"too large", "the program is too large for the verifier; split it with tail calls"},
+    {"jumps is too complex",
+     "the verifier follows each undecided branch of a path separately, and one path left more than 8,192 "
+     "pending (a test in every iteration of a long loop, or many in a row): fewer iterations, or split the "
+     "work with tail calls"},
     {"BPF program is too complex", "the program has too many paths for the verifier; simplify branches or split it with tail calls"},
     {"R0 !read_ok", "the program must return an action such as XDP_PASS"},
     {"unknown func", "this helper is not available to XDP programs on this kernel"},

@@ -134,7 +134,7 @@ TEST_CASE("a return or tail call while a record reserved by hand is held is a lo
   XDP_PASS)
 )",
                   level);
-    CHECK_HAS(d, "the program returns here while the ring buffer record reserved at 5:14 may be neither");
+    CHECK_HAS(d, "the program ends after its last form while the ring buffer record reserved at 5:14 may be neither");
     // A tail call with the record held, also inside with-ringbuf.
     d = errors_of(maps + R"((defprog p (:type :xdp)
   (with-ringbuf (rec events 8)
