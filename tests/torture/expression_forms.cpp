@@ -234,7 +234,8 @@ std::optional<Sexp> ProgramGenerator::expression_helper(Context& ctx, int depth)
 std::optional<Sexp> ProgramGenerator::expression_call(Context& ctx, int depth) {
   std::vector<const FunctionDef*> callable;
   for (const auto& f : functions_)
-    if (!f.moves_packet) callable.push_back(&f);  // moving the packet mid-expression would strand pointers
+    // Moving the packet mid-expression would strand pointers.
+    if (!f.moves_packet && may_call(ctx, f)) callable.push_back(&f);
   if (callable.empty()) return std::nullopt;
   return call_form(ctx, *rng_.pick(callable));
 }

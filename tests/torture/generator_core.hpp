@@ -22,9 +22,23 @@ struct Context {
   int depth = 0;             // statement nesting
   int loop_depth = 0;        // inside dotimes / loop bodies
   int ringbuf_depth = 0;     // inside with-ringbuf bodies
-  bool in_function = false;  // a defun body: (return V) leaves the function
+  // A defun body. (return V) there still leaves the PROGRAM with V as its
+  // action (the function is inlined); (return-from NAME V) leaves the defun.
+  bool in_function = false;
   std::string block_name;    // the defun's or program's name, for return-from
   bool devmap_section = false;  // (ctx egress-ifindex) is readable
+  // Between a hand-written (ringbuf-reserve ...) and its submit or discard:
+  // leaving the program (a return, a with-* form's exit, a call of a defun
+  // that may leave) or the defun (return-from) or tail-calling would leak the
+  // record, which the compiler refuses.
+  bool holding_record = false;
+
+  // Whether a form here may leave the program or the current defun.
+  bool may_leave() const { return !holding_record; }
+  // Whether a tail call may be written here: not while a record is held
+  // (with-ringbuf's or one reserved by hand: the compiler refuses it), not in
+  // a loop (a later iteration would use packet pointers from before it).
+  bool may_tail_call() const { return !holding_record && ringbuf_depth == 0 && loop_depth == 0; }
 };
 
 class ProgramGenerator;
@@ -224,6 +238,8 @@ class ProgramGenerator {
   std::optional<Sexp> struct_pointer_operand(Context& ctx, int struct_index);
   // (FN ARGS...) with an argument of the right kind for each parameter.
   std::optional<Sexp> call_form(Context& ctx, const FunctionDef& f);
+  // Whether a call of `f` may be written in `ctx` (see Context::holding_record).
+  bool may_call(const Context& ctx, const FunctionDef& f) const;
   // Field accesses of a struct pointer `ptr` to struct `s`: readable and writable
   // scalar places, (S-FIELD ptr) with nested structs and array elements.
   std::vector<Sexp> struct_places(const Sexp& ptr, int struct_index, int depth_left);
@@ -246,6 +262,7 @@ class ProgramGenerator {
   void generate_macros(std::vector<Sexp>& forms);
   void generate_functions(std::vector<Sexp>& forms);
   Sexp generate_program_form(const std::string& name, const std::string& license);
+  void agree_on_frags(std::vector<Sexp>& programs, const std::vector<Sexp>& function_forms) const;
   Sexp struct_form(const StructDef& def, const std::string& conc_name);
   StructDef random_struct(const std::string& name, bool lpm_key);
   DataType random_data_type(bool allow_struct);

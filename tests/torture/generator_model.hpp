@@ -117,6 +117,11 @@ struct FunctionDef {
   std::string name;
   std::vector<FunctionParam> params;
   bool moves_packet = false;  // calls xdp-adjust-*: callers' packet pointers die
+  // May leave the program: a (return ...), a with-* form (they return
+  // XDP_PASS when the packet does not match), a tail call that jumps, or a
+  // call of a function that may. Not while a hand-reserved record is held.
+  bool leaves_program = false;
+  bool tail_calls = false;    // a tail call, directly or in a function it calls
   int stack_bytes = 0;        // stack its body takes, at every call (functions are inlined)
 };
 

@@ -228,13 +228,16 @@ std::optional<Sexp> ProgramGenerator::statement_ringbuf(Context& ctx) {
     v.storage = Storage::Ringbuf;
   }
   if (rng_.chance(25)) {
-    // By hand: reserve, fill, then submit or discard. No return in between.
+    // By hand: reserve, fill, then submit or discard. Nothing in between may
+    // leave the program (a return, also one in a defun it calls) or tail-call.
     std::vector<Sexp> fill;
     ScopeMark mk = mark();
     bind(v);
+    Context holding = ctx;
+    holding.holding_record = true;
     int writes = static_cast<int>(rng_.between(1, 3));
     for (int i = 0; i < writes; ++i) {
-      auto st = s >= 0 ? statement_setf_field(ctx) : statement_store_struct(ctx);
+      auto st = s >= 0 ? statement_setf_field(holding) : statement_store_struct(holding);
       if (st) fill.push_back(*st);
     }
     restore(mk);
@@ -296,7 +299,8 @@ std::optional<Sexp> ProgramGenerator::statement_redirect(Context& ctx) {
     Sexp ifindex = rng_.chance(60) ? small_literal(0, 3) : Sexp{"ctx", "ingress-ifindex"};
     action = Sexp{"redirect", ifindex, rng_.chance(90) ? Sexp("0") : int_expr(ctx, 1)};
   }
-  if (ctx.in_function) {
+  // (return ...) leaves the program, also from a defun; the action may be kept instead.
+  if (!ctx.may_leave() || (ctx.in_function && rng_.chance(50))) {
     auto ints = visible_ints(true);
     if (ints.empty()) return std::nullopt;
     return Sexp{"setf", atom(rng_.pick(ints)->name), action};
@@ -308,10 +312,10 @@ std::optional<Sexp> ProgramGenerator::statement_redirect(Context& ctx) {
 std::optional<Sexp> ProgramGenerator::statement_tail_call(Context& ctx) {
   // A tail call that returns (an empty slot) leaves the packet as it was, but
   // the kernel invalidates packet pointers across it, as across xdp-adjust-*.
-  if (ctx.loop_depth > 0) return std::nullopt;
-  // Inside with-ringbuf the kernel refuses any tail call (the record would
-  // leak if it jumped): a form the language does not forbid, drawn rarely.
-  if (ctx.ringbuf_depth > 0 && !take_risk()) return std::nullopt;
+  // Not in a loop, and not while a ring buffer record is held (with-ringbuf's
+  // or one reserved by hand): the record would leak if it jumped, which the
+  // compiler refuses.
+  if (!ctx.may_tail_call()) return std::nullopt;
   auto arrays = maps_where([](const MapDef& m) { return m.type == MapType::ProgArray; });
   if (arrays.empty()) return std::nullopt;
   const MapDef& m = maps_[static_cast<size_t>(rng_.pick(arrays))];

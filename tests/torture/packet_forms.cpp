@@ -226,6 +226,7 @@ std::optional<Sexp> ProgramGenerator::expression_parse_test(Context& ctx, int de
 // ---- Statements ----
 
 std::optional<Sexp> ProgramGenerator::statement_with_header(Context& ctx) {
+  if (!ctx.may_leave()) return std::nullopt;  // they (return XDP_PASS) when the packet does not match
   const HeaderForm& f = random_header_form(rng_, false);
   // The macros bind DATA, DATA-END, the header and temporaries of their own.
   if (!stack_room(48)) return std::nullopt;
@@ -270,7 +271,7 @@ std::optional<Sexp> ProgramGenerator::statement_parse(Context& ctx) {
     restore(m);
     return stmts;
   };
-  switch (rng_.weighted({4, 4, 2, 2, 2})) {
+  switch (rng_.weighted({4, 4, 2, ctx.may_leave() ? 2 : 0, 2})) {
     case 0: {  // (let ((h (parse-X ...))) (when h ...))
       auto stmts = with_header(1, 4);
       Sexp test = rng_.chance(70) ? atom(name) : Sexp{"/=", atom(name), "0"};
@@ -297,7 +298,7 @@ std::optional<Sexp> ProgramGenerator::statement_parse(Context& ctx) {
       return Sexp{"if-let", Sexp{atom(name), parse}, splice(Sexp{"progn"}, then), splice(Sexp{"progn"}, otherwise)};
     }
     case 3: {  // a guard, then the rest of the block uses the header
-      Sexp guard = Sexp{"unless", atom(name), Sexp{"return", ctx.in_function ? int_expr(ctx, 1) : verdict(ctx)}};
+      Sexp guard = Sexp{"unless", atom(name), Sexp{"return", verdict(ctx)}};  // leaves the program, also from a defun
       if (rng_.chance(40)) guard = Sexp{"when", Sexp{"=", atom(name), "0"}, guard.items[2]};
       auto stmts = with_header(1, 4);
       return splice(Sexp{"let", Sexp{Sexp{atom(name), parse}}, guard}, stmts);
@@ -374,12 +375,13 @@ std::optional<Sexp> ProgramGenerator::statement_packet_memory(Context& ctx) {
 }
 
 std::optional<Sexp> ProgramGenerator::statement_bounds_check(Context& ctx) {
+  if (!ctx.may_leave()) return std::nullopt;
   auto ptrs = packet_pointers();
   Sexp ptr = ptrs.empty() ? Sexp{"xdp-data"} : atom(rng_.pick(ptrs)->name);
   Sexp end = data_end(ctx);
   int64_t n = rng_.chance(85) ? rng_.between(1, 64) : rng_.pick(std::vector<int64_t>{100, 1500});
   if (rng_.chance(5) && take_risk()) n = rng_.pick(std::vector<int64_t>{65535, 70000});
-  Sexp exit{"return", ctx.in_function ? int_expr(ctx, 1) : verdict(ctx)};
+  Sexp exit{"return", verdict(ctx)};  // leaves the program, also from a defun
   switch (rng_.weighted({4, 2, 2, 2, 3})) {
     case 0: return Sexp{"when", Sexp{">", Sexp{"+", ptr, num(n)}, end}, exit};
     case 1: return Sexp{"if", Sexp{"<", end, Sexp{"+", ptr, num(n)}}, exit};
@@ -497,7 +499,7 @@ std::optional<Sexp> ProgramGenerator::statement_move_packet(Context& ctx) {
   else delta = Sexp{"-", Sexp{"logand", int_expr(ctx, 1), "15"}, "8"};
   Sexp call{atom(helper), delta};
   packet_moved();
-  switch (rng_.weighted({3, 3, 2, 2})) {
+  switch (rng_.weighted({3, 3, 2, ctx.may_leave() ? 2 : 0})) {
     case 0: return call;
     case 1: {  // on success, work on the moved packet
       auto stmts = body(ctx, 1, 3);
@@ -508,7 +510,7 @@ std::optional<Sexp> ProgramGenerator::statement_move_packet(Context& ctx) {
       if (ints.empty()) return call;
       return Sexp{"setf", atom(rng_.pick(ints)->name), call};
     }
-    default: return Sexp{"unless", Sexp{"=", call, "0"}, Sexp{"return", ctx.in_function ? num(0) : verdict(ctx)}};
+    default: return Sexp{"unless", Sexp{"=", call, "0"}, Sexp{"return", verdict(ctx)}};
   }
 }
 

@@ -131,6 +131,64 @@ std::vector<int> ProgramGenerator::maps_where(bool (*pred)(const MapDef&)) const
   return out;
 }
 
+bool ProgramGenerator::may_call(const Context& ctx, const FunctionDef& f) const {
+  if (f.leaves_program && !ctx.may_leave()) return false;
+  if (f.tail_calls && !ctx.may_tail_call()) return false;
+  return true;
+}
+
+namespace {
+
+// What a defun body may do to its callers: leave the program, tail-call.
+void scan_exits(const Sexp& s, const std::vector<FunctionDef>& earlier, bool& leaves, bool& tail_calls) {
+  if (!s.is_list()) return;
+  const std::string& h = s.head();
+  if (h == "return" || h == "tail-call" || (h.rfind("with-", 0) == 0 && h != "with-ringbuf")) leaves = true;
+  if (h == "tail-call") tail_calls = true;
+  for (const auto& f : earlier)
+    if (h == f.name) {
+      leaves = leaves || f.leaves_program;
+      tail_calls = tail_calls || f.tail_calls;
+    }
+  for (const auto& item : s.items) scan_exits(item, earlier, leaves, tail_calls);
+}
+
+// Every atom of `s`.
+void collect_atoms(const Sexp& s, std::set<std::string>& out) {
+  if (s.is_atom()) out.insert(s.text);
+  for (const auto& item : s.items) collect_atoms(item, out);
+}
+
+bool frags_section(const Sexp& program) {
+  const auto& opts = program.items[2].items;
+  for (size_t i = 0; i + 1 < opts.size(); ++i)
+    if (opts[i].is_atom() && opts[i].text == ":section") return opts[i + 1].text.rfind("xdp.frags", 0) == 0;
+  return false;
+}
+
+// Makes `program` an xdp.frags program or not, keeping the rest of its section.
+void set_frags(Sexp& program, bool frags) {
+  auto& opts = program.items[2].items;
+  for (size_t i = 0; i + 1 < opts.size(); ++i) {
+    if (!opts[i].is_atom() || opts[i].text != ":section") continue;
+    std::string& section = opts[i + 1].text;
+    if (frags) {
+      if (section == "xdp") section = "xdp.frags";
+      else if (section.rfind("xdp/", 0) == 0) section = "xdp.frags/" + section.substr(4);  // xdp/devmap too
+    } else {
+      if (section == "xdp.frags") section = "xdp";
+      else if (section.rfind("xdp.frags/", 0) == 0) section = "xdp/" + section.substr(10);
+    }
+    return;
+  }
+  if (frags) {
+    opts.push_back(":section");
+    opts.push_back(Sexp::string("xdp.frags"));
+  }
+}
+
+}  // namespace
+
 // ---------------------------------------------------------------------------
 // Dispatch over the form tables
 // ---------------------------------------------------------------------------
@@ -626,6 +684,7 @@ void ProgramGenerator::generate_functions(std::vector<Sexp>& forms) {
     for (auto& s : body(ctx, 0, 4)) items.push_back(s);
     items.push_back(int_expr(ctx, 3));
     f.moves_packet = epoch_ != start_epoch;
+    for (size_t k = 3; k < items.size(); ++k) scan_exits(items[k], functions_, f.leaves_program, f.tail_calls);
     f.stack_bytes = stack_used_;
     restore(m);
     epoch_ = saved_epoch;
@@ -668,6 +727,42 @@ Sexp ProgramGenerator::generate_program_form(const std::string& name, const std:
   return Sexp::list(std::move(items));
 }
 
+// The kernel ties a prog-array, devmap, devmap-hash or cpumap to the first
+// program loaded with it and refuses a later one that differs in xdp.frags
+// (the compiler makes that an error). Programs drew their sections on their
+// own; one that shares such a map with an earlier program takes the earlier
+// one's kind (xdp <-> xdp.frags, xdp/NAME <-> xdp.frags/NAME). The maps a
+// program uses are the names in its body and in the defuns it calls.
+void ProgramGenerator::agree_on_frags(std::vector<Sexp>& programs, const std::vector<Sexp>& function_forms) const {
+  if (programs.size() < 2) return;
+  std::vector<std::set<std::string>> function_atoms(function_forms.size());
+  for (size_t i = 0; i < function_forms.size(); ++i) collect_atoms(function_forms[i], function_atoms[i]);
+  std::vector<std::set<std::string>> uses;  // per program: the owned maps it uses
+  for (const auto& program : programs) {
+    std::set<std::string> atoms;
+    collect_atoms(program, atoms);
+    // Functions call only earlier ones: from the last down, each function
+    // called adds what it names.
+    for (size_t i = function_forms.size(); i-- > 0;)
+      if (atoms.count(functions_[i].name)) atoms.insert(function_atoms[i].begin(), function_atoms[i].end());
+    std::set<std::string> owned;
+    for (const auto& m : maps_) {
+      bool tied = m.type == MapType::ProgArray || m.type == MapType::Devmap || m.type == MapType::DevmapHash ||
+                  m.type == MapType::Cpumap;
+      if (tied && atoms.count(m.name)) owned.insert(m.name);
+    }
+    uses.push_back(std::move(owned));
+  }
+  for (size_t later = 1; later < programs.size(); ++later)
+    for (size_t earlier = 0; earlier < later; ++earlier) {
+      bool shared = false;
+      for (const auto& name : uses[later])
+        if (uses[earlier].count(name)) shared = true;
+      if (shared && frags_section(programs[later]) != frags_section(programs[earlier]))
+        set_frags(programs[later], frags_section(programs[earlier]));
+    }
+}
+
 GeneratedProgram ProgramGenerator::generate() {
   GeneratedProgram out;
   out.seed = seed_;
@@ -702,6 +797,7 @@ GeneratedProgram ProgramGenerator::generate() {
     opts.push_back(":license");
     opts.push_back(Sexp::string(license));
   }
+  agree_on_frags(programs, function_forms);
   forms.insert(forms.end(), programs.begin(), programs.end());
   if (functions_last) forms.insert(forms.end(), function_forms.begin(), function_forms.end());
 

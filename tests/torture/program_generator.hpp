@@ -10,7 +10,11 @@
 // invalidate every packet pointer, so pointers taken before such a call are
 // never used after it), nullable pointers from parse-* and map lookups (used
 // only under a null test), stack struct pointers, map value pointers and ring
-// buffer records. Every form is generated only where it is valid.
+// buffer records. Every form is generated only where it is valid: while a
+// record reserved by hand is held, nothing leaves the program (`return`
+// leaves the program also from inside a defun; `return-from` leaves the
+// defun) nor tail-calls; programs that share a prog-array, devmap or cpumap
+// agree on xdp.frags.
 //
 // The grammar is table-driven: form_tables.cpp lists every top-level
 // statement form, integer expression form and packet pointer form as one line

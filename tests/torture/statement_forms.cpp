@@ -436,16 +436,21 @@ std::optional<Sexp> ProgramGenerator::statement_progn(Context& ctx) {
   return splice(Sexp{"progn"}, body(ctx, 0, 3));
 }
 
+// (return V) leaves the program with action V, also from inside a defun
+// (which is inlined into the program): V is a verdict everywhere.
 std::optional<Sexp> ProgramGenerator::statement_return(Context& ctx) {
-  Sexp value = ctx.in_function ? int_expr(ctx, 2) : verdict(ctx);
+  if (!ctx.may_leave()) return std::nullopt;
+  Sexp value = verdict(ctx);
   Sexp ret = rng_.chance(3) ? Sexp{"return"} : Sexp{"return", value};
   // Unconditional returns only inside branches, so the rest of the body is not all dead.
   if (ctx.depth > 2 && rng_.chance(15)) return ret;
   return Sexp{rng_.chance(80) ? "when" : "unless", condition(ctx, 2), ret};
 }
 
+// (return-from NAME V) leaves the defun NAME with value V, or the program NAME
+// with action V.
 std::optional<Sexp> ProgramGenerator::statement_return_from(Context& ctx) {
-  if (ctx.block_name.empty()) return std::nullopt;
+  if (ctx.block_name.empty() || !ctx.may_leave()) return std::nullopt;
   Sexp value = ctx.in_function ? int_expr(ctx, 2) : verdict(ctx);
   return Sexp{"when", condition(ctx, 2), Sexp{"return-from", atom(ctx.block_name), value}};
 }
@@ -513,11 +518,12 @@ std::optional<Sexp> ProgramGenerator::statement_pointer_walk(Context& ctx) {
   std::vector<Sexp> loop_body;
   Sexp read{"load", atom(scalar_name(t)), atom(p), "0"};
   auto ints = visible_ints(true);
-  if (!ints.empty() && rng_.chance(60)) {
+  if (!ints.empty() && (rng_.chance(60) || !ctx.may_leave())) {
     loop_body.push_back(Sexp{"incf", atom(rng_.pick(ints)->name), read});
+  } else if (ctx.may_leave()) {
+    loop_body.push_back(Sexp{"when", Sexp{"=", read, small_literal(0, 255)}, Sexp{"return", verdict(ctx)}});
   } else {
-    Sexp value = ctx.in_function ? int_expr(ctx, 1) : verdict(ctx);
-    loop_body.push_back(Sexp{"when", Sexp{"=", read, small_literal(0, 255)}, Sexp{"return", value}});
+    return std::nullopt;
   }
   if (rng_.chance(30)) loop_body.push_back(Sexp{"store", atom(scalar_name(t)), atom(p), "0", int_expr(ctx, 1)});
   loop_body.push_back(Sexp{"setf", atom(p), Sexp{"+", atom(p), num(step)}});
@@ -530,6 +536,7 @@ std::optional<Sexp> ProgramGenerator::statement_call(Context& ctx) {
   if (functions_.empty()) return std::nullopt;
   const FunctionDef& f = functions_[rng_.below(functions_.size())];
   if (f.moves_packet && ctx.loop_depth > 0) return std::nullopt;
+  if (!may_call(ctx, f)) return std::nullopt;
   auto call = call_form(ctx, f);
   if (!call) return std::nullopt;
   if (f.moves_packet) packet_moved();
