@@ -18,6 +18,7 @@
 #include <llvm/Transforms/Utils/BasicBlockUtils.h>
 
 #include <cstdlib>
+#include <map>
 #include <optional>
 
 #include <llvm/Support/raw_ostream.h>
@@ -145,6 +146,8 @@ class Checker {
   void rewrite_length_checks();
   void collect_edge_facts();
   bool fold_implied_comparisons();
+  bool detach_from_beyond_edges();
+  bool fix_far_merges();
   void facts_from_condition(Value* cond, bool truth, std::vector<std::pair<Value*, int64_t>>& out, int depth);
   bool proven(Value* root, int64_t need, BasicBlock* bb, Instruction* at, bool with_planned, int depth);
   bool covered(Value* root, int64_t need, Instruction* at);
@@ -187,6 +190,7 @@ class Checker {
   ShortExits exits_;
   std::vector<EdgeFact> facts_;
   std::vector<PlannedCheck> planned_;
+  std::map<std::pair<BasicBlock*, BasicBlock*>, Instruction*> edge_blocks_;  // critical edges split for checks
   bool changed_ = false;
   bool moves_packet_ = false;     // calls xdp-adjust-head/tail/meta
   Value* shared_end_ = nullptr;   // data_end loaded once in the entry block
@@ -533,8 +537,11 @@ void Checker::insert(const PlannedCheck& check, BasicBlock* exit) {
   Instruction* at = check.at;
   if (check.edge_to) {
     BasicBlock* pred = at->getParent();
-    // On a critical edge the check gets a block of its own.
-    if (pred->getTerminator()->getNumSuccessors() > 1) at = SplitEdge(pred, check.edge_to)->getTerminator();
+    // On a critical edge the checks get a block of their own (the branch
+    // into `edge_to`, which each inserted check leaves last in its block).
+    auto key = std::make_pair(pred, check.edge_to);
+    if (auto it = edge_blocks_.find(key); it != edge_blocks_.end()) at = it->second;
+    else if (pred->getTerminator()->getNumSuccessors() > 1) at = edge_blocks_[key] = SplitEdge(pred, check.edge_to)->getTerminator();
   }
   IRBuilder<> b(at);
   b.SetCurrentDebugLocation(check.at->getDebugLoc());
@@ -741,6 +748,62 @@ void Checker::rebase(GetElementPtrInst* gep, const Demand& demand) {
   gep->replaceAllUsesWith(p);
   gep->eraseFromParent();
   if (stats_) ++stats_->inserted;
+}
+
+// An access through a merge that brings, on some path, a pointer more than
+// 0xffff past the start from further back than its own incoming values (a
+// merge of merges: plan_mixed checks only the direct ones): on that path no
+// comparison with data_end gives it a range. The access is rebuilt as
+// start + (pointer - start), the offset checked against 0xffff first (the
+// short-packet exit, as for any access that cannot be inside), so each path
+// either leaves there or reaches the access with a bounded offset the usual
+// check then proves.
+bool Checker::fix_far_merges() {
+  struct Far {
+    Instruction* at;
+    Value* pointer;
+    PacketRef ref;
+    int64_t size;
+  };
+  std::vector<Far> found;
+  std::vector<MemoryAccess> accesses;
+  ReversePostOrderTraversal<Function*> rpo(&f_);
+  for (BasicBlock* bb : rpo)
+    for (Instruction& i : *bb) {
+      memory_accesses(i, accesses);
+      for (const auto& a : accesses) {
+        auto ref = decompose(a.pointer);
+        if (!ref || ref->offset < 0 || (!isa<PHINode>(ref->root) && !isa<SelectInst>(ref->root))) continue;
+        int64_t need = ref->offset + static_cast<int64_t>(a.size);
+        if (need > static_cast<int64_t>(kMaxPacketOffset) || far_incoming(ref->root, need) || mixed_.count(ref->root)) continue;
+        Shape sh = shape(ref->root);
+        if (!sh.known() || sh.hi + static_cast<int64_t>(sh.var) + need <= static_cast<int64_t>(kMaxPacketOffset)) continue;
+        found.push_back({&i, a.pointer, *ref, static_cast<int64_t>(a.size)});
+      }
+    }
+  if (found.empty()) return false;
+  std::vector<BasicBlock*> exits;
+  for (const auto& f : found) exits.push_back(exits_.exit_for(f.at));
+  for (size_t k = 0; k < found.size(); ++k) {
+    const Far& f = found[k];
+    IRBuilder<> b(f.at);
+    b.SetCurrentDebugLocation(f.at->getDebugLoc());
+    Value* start = emit_ctx_pointer(b, f_.getArg(0), static_cast<unsigned>(region_.start_field));
+    Value* base_int = b.CreatePtrToInt(emit_opaque(b, as_pointer(b, f.ref.root)), b.getInt64Ty());
+    Value* start_int = b.CreatePtrToInt(emit_opaque(b, start), b.getInt64Ty());
+    Value* w = emit_opaque(b, b.CreateSub(base_int, start_int));
+    if (f.ref.offset) w = b.CreateAdd(w, b.getInt64(static_cast<uint64_t>(f.ref.offset)));
+    w = emit_opaque(b, w);
+    Value* fails = b.CreateICmpUGT(w, b.getInt64(static_cast<uint64_t>(static_cast<int64_t>(kMaxPacketOffset) - f.size)));
+    ShortExits::branch(f.at, fails, exits[k]);
+    b.SetInsertPoint(f.at);
+    Value* p = emit_opaque(b, b.CreateGEP(b.getInt8Ty(), start, w));
+    f.at->replaceUsesOfWith(f.pointer, p);
+    if (stats_) ++stats_->inserted;
+  }
+  dt_.recalculate(f_);
+  reset_memos();
+  return true;
 }
 
 // Rebuilds every pointer with a variable offset that the verifier could not
@@ -962,6 +1025,77 @@ bool Checker::fold_implied_comparisons() {
   return !known.empty();
 }
 
+// Where a comparison finds a pointer past data_end (`p + N > end` true), the
+// verifier marks that register "beyond the end" and refuses every access
+// through it afterwards ("R1 offset is outside of the packet"), also on
+// paths the program's other checks make impossible, which it explores all
+// the same. LLVM reuses one register for `data + 14` in a parse that failed
+// and in a later read of byte 14 that another check proved: such an access
+// is rebuilt from its root through a barrier, a register of its own.
+bool Checker::detach_from_beyond_edges() {
+  struct Beyond {
+    Value* pointer;
+    BasicBlock* to;
+  };
+  std::vector<Beyond> beyond;
+  for (BasicBlock& bb : f_) {
+    auto* br = dyn_cast<BranchInst>(bb.getTerminator());
+    if (!br || !br->isConditional()) continue;
+    auto* cmp = dyn_cast<ICmpInst>(br->getCondition());
+    if (!cmp) continue;
+    Value* a = cmp->getOperand(0);
+    Value* b = cmp->getOperand(1);
+    CmpInst::Predicate pred = cmp->getPredicate();
+    if (is_packet_end(a)) {
+      std::swap(a, b);
+      pred = CmpInst::getSwappedPredicate(pred);
+    }
+    if (!is_packet_end(b) || !a->getType()->isPointerTy()) continue;
+    int edge;  // the successor on which `a` is at or past the end
+    switch (pred) {
+      case CmpInst::ICMP_UGT: case CmpInst::ICMP_UGE: case CmpInst::ICMP_EQ: edge = 0; break;
+      case CmpInst::ICMP_ULE: case CmpInst::ICMP_ULT: case CmpInst::ICMP_NE: edge = 1; break;
+      default: continue;
+    }
+    beyond.push_back({a, br->getSuccessor(static_cast<unsigned>(edge))});
+  }
+  if (beyond.empty()) return false;
+  bool changed = false;
+  std::vector<MemoryAccess> accesses;
+  std::vector<Instruction*> insts;
+  for (BasicBlock& bb : f_)
+    for (Instruction& i : bb) insts.push_back(&i);
+  for (Instruction* i : insts) {
+    memory_accesses(*i, accesses);
+    for (const auto& a : accesses) {
+      auto ref = decompose(a.pointer);
+      if (!ref) continue;
+      // The values the access's address is built from, up to its root.
+      SmallPtrSet<Value*, 8> chain;
+      for (Value* v = a.pointer; v;) {
+        chain.insert(v);
+        if (v == ref->root) break;
+        if (auto* gep = dyn_cast<GEPOperator>(v)) v = gep->getPointerOperand();
+        else if (Value* inner = see_through(v)) v = inner;
+        else break;
+      }
+      bool marked = false;
+      for (const auto& e : beyond)
+        if (chain.count(e.pointer) && e.pointer != ref->root &&
+            (e.to == i->getParent() || path_between(e.to, i->getParent(), nullptr)))
+          marked = true;
+      if (!marked) continue;
+      IRBuilder<> b(i);
+      b.SetCurrentDebugLocation(i->getDebugLoc());
+      Value* base = emit_opaque(b, as_pointer(b, ref->root));
+      Value* fresh = b.CreateInBoundsGEP(b.getInt8Ty(), base, b.getInt64(static_cast<uint64_t>(ref->offset)));
+      i->replaceUsesOfWith(a.pointer, fresh);
+      changed = true;
+    }
+  }
+  return changed;
+}
+
 bool Checker::run() {
   for (BasicBlock& bb : f_)
     for (Instruction& i : bb)
@@ -974,6 +1108,7 @@ bool Checker::run() {
   if (copy_packet_buffers()) changed_ = true;
   rewrite_length_checks();
   if (fix_variable_offsets()) changed_ = true;
+  if (fix_far_merges()) changed_ = true;
   collect_edge_facts();
   if (fold_implied_comparisons()) changed_ = true;
   std::vector<MemoryAccess> accesses;
@@ -1015,7 +1150,7 @@ bool Checker::run() {
       }
     }
   }
-  if (planned_.empty()) return changed_;
+  if (planned_.empty()) return detach_from_beyond_edges() || changed_;
   // Each check's exit is chosen on the CFG as it is, before any is inserted.
   std::vector<BasicBlock*> exits;
   for (const auto& check : planned_) exits.push_back(exits_.exit_for(check.at));
@@ -1030,6 +1165,7 @@ bool Checker::run() {
   facts_.clear();
   collect_edge_facts();
   fold_implied_comparisons();
+  detach_from_beyond_edges();
   return true;
 }
 

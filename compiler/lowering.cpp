@@ -191,6 +191,7 @@ class Lowerer {
   struct MapOwner {
     const ProgramDef* program;
     bool frags;
+    std::string attach;  // the expected attach type the runtime and libbpf give the section
     SourceLoc loc;
   };
   std::unordered_map<const MapDef*, MapOwner> map_owners_;
@@ -1234,7 +1235,13 @@ LVal Lowerer::f_ctx(Value* form) {
     fail(args[0], fmt::format("xdp_md has no field {}", print(args[0])),
          "fields: data data-end data-meta ingress-ifindex rx-queue-index egress-ifindex");
   if (f->pointer) return {emit_ctx_pointer(b_, ctx_arg_, f->offset), LVal::Ptr};
-  return integer(b_.CreateZExt(emit_ctx_load(b_, ctx_arg_, f->offset), b_.getInt64Ty()));
+  // Through an empty asm, as the pointer fields are: the code generator's
+  // tail merging would otherwise merge this load with an identical-looking
+  // load of the packet or a map value that ends another block
+  // (`r1 = *(u32 *)(r1 + 12)` on both paths), and the verifier refuses one
+  // instruction that reads the context on one path and other memory on
+  // another ("same insn cannot be used with different pointers").
+  return integer(emit_opaque(b_, b_.CreateZExt(emit_ctx_load(b_, ctx_arg_, f->offset), b_.getInt64Ty())));
 }
 
 LVal Lowerer::f_ctx_store(Value* form) {
@@ -1252,19 +1259,39 @@ LVal Lowerer::f_ctx_store(Value* form) {
 
 // Maps that hold programs or send frames to them (prog-array, devmap,
 // devmap-hash, cpumap): the kernel ties such a map to the first program
-// loaded with it, and refuses a later one that differs in xdp.frags.
+// loaded with it, and refuses a later one that differs in xdp.frags, or (a
+// prog-array) in expected attach type: a devmap or cpumap program
+// (xdp/devmap, xdp/cpumap) and an interface program cannot share one.
+static std::string xdp_attach_kind(const std::string& section) {
+  if (section == "xdp/devmap" || section == "xdp.frags/devmap") return "a devmap program";
+  if (section == "xdp/cpumap" || section == "xdp.frags/cpumap") return "a cpumap program";
+  return "an interface program";
+}
+
 void Lowerer::check_map_owner(const MapDef& m, Value* form) {
   if (m.kind != MapKind::ProgArray && m.kind != MapKind::Devmap && m.kind != MapKind::DevmapHash && m.kind != MapKind::Cpumap)
     return;
   bool frags = program_->section.rfind("xdp.frags", 0) == 0;
-  auto [it, fresh] = map_owners_.try_emplace(&m, MapOwner{program_, frags, loc_of(form)});
-  if (fresh || it->second.frags == frags) return;
-  diags_.error(loc_of(form), fmt::format("program '{}' ({}) uses map '{}', which program '{}' ({}) uses too", program_->name->name,
-                                         frags ? "xdp.frags" : "not xdp.frags", m.name->name, it->second.program->name->name,
-                                         it->second.frags ? "xdp.frags" : "not xdp.frags"))
-      .with_note(it->second.loc, "the other use is here")
-      .with_hint("the kernel refuses to load programs that share a prog-array, devmap or cpumap unless all or none are "
-                 "xdp.frags programs: give both the same section kind, or each its own map");
+  std::string attach = xdp_attach_kind(program_->section);
+  auto [it, fresh] = map_owners_.try_emplace(&m, MapOwner{program_, frags, attach, loc_of(form)});
+  if (fresh) return;
+  if (it->second.frags != frags) {
+    diags_.error(loc_of(form), fmt::format("program '{}' ({}) uses map '{}', which program '{}' ({}) uses too", program_->name->name,
+                                           frags ? "xdp.frags" : "not xdp.frags", m.name->name, it->second.program->name->name,
+                                           it->second.frags ? "xdp.frags" : "not xdp.frags"))
+        .with_note(it->second.loc, "the other use is here")
+        .with_hint("the kernel refuses to load programs that share a prog-array, devmap or cpumap unless all or none are "
+                   "xdp.frags programs: give both the same section kind, or each its own map");
+    return;
+  }
+  if (m.kind == MapKind::ProgArray && it->second.attach != attach) {
+    diags_.error(loc_of(form), fmt::format("program '{}' ({}, section \"{}\") uses prog-array '{}', which program '{}' ({}, section \"{}\") uses too",
+                                           program_->name->name, attach, program_->section, m.name->name,
+                                           it->second.program->name->name, it->second.attach, it->second.program->section))
+        .with_note(it->second.loc, "the other use is here")
+        .with_hint("the kernel refuses a tail-call map shared by programs of different attach types (xdp/devmap, "
+                   "xdp/cpumap and the others): give each kind its own prog-array");
+  }
 }
 
 const MapDef& Lowerer::map_operand(Value* form, const char* op) {
