@@ -165,7 +165,7 @@ TEST_CASE("a prog-array shared by a devmap program and an interface program is a
 (defprog on-iface (:type :xdp) (tail-call jumps 0) XDP_PASS)
 )");
   CHECK_HAS(d, "test.lisp:3:43: error: program 'on-iface' (an interface program, section \"xdp\") uses prog-array 'jumps', which program 'on-devmap' (a devmap program, section \"xdp/devmap\") uses too");
-  CHECK_HAS(d, "test.lisp:2:65: note: the other use is here");
+  CHECK_HAS(d, "test.lisp:2:66: note: the other use is here");
   // Two interface programs (any section names) share one.
   must_compile(R"((defmap jumps :type :prog-array :max-entries 1)
 (defprog a (:type :xdp :section "xdp/a") (tail-call jumps 0) XDP_PASS)
