@@ -147,6 +147,7 @@ class Checker {
   void collect_edge_facts();
   bool fold_implied_comparisons();
   bool detach_from_beyond_edges();
+  bool fold_decided_selects();
   bool fix_far_merges();
   void facts_from_condition(Value* cond, bool truth, std::vector<std::pair<Value*, int64_t>>& out, int depth);
   bool proven(Value* root, int64_t need, BasicBlock* bb, Instruction* at, bool with_planned, int depth);
@@ -1025,6 +1026,46 @@ bool Checker::fold_implied_comparisons() {
   return !known.empty();
 }
 
+// A select whose condition a dominating branch on the same condition has
+// decided, where it is used: that use takes the arm. LLVM leaves
+// `eth = select(data + 14 > end, null, data)` before the branch that returns
+// when eth is null, used after it; the code generator makes the select a
+// jump of its own, and the verifier, which cannot tell the two comparisons
+// agree, follows the path that picks null into the code after the return
+// ("invalid mem access 'scalar'").
+bool Checker::fold_decided_selects() {
+  bool changed = false;
+  std::vector<SelectInst*> selects;
+  for (BasicBlock& bb : f_)
+    for (Instruction& i : bb)
+      if (auto* sel = dyn_cast<SelectInst>(&i); sel && sel->getType()->isPointerTy() && !sel->getCondition()->getType()->isVectorTy())
+        selects.push_back(sel);
+  for (SelectInst* sel : selects) {
+    Value* cond = sel->getCondition();
+    if (isa<Constant>(cond)) continue;
+    std::vector<std::pair<BasicBlockEdge, bool>> edges;
+    for (User* u : cond->users())
+      if (auto* br = dyn_cast<BranchInst>(u); br && br->isConditional() && br->getSuccessor(0) != br->getSuccessor(1)) {
+        edges.push_back({BasicBlockEdge(br->getParent(), br->getSuccessor(0)), true});
+        edges.push_back({BasicBlockEdge(br->getParent(), br->getSuccessor(1)), false});
+      }
+    if (edges.empty()) continue;
+    for (Use& use : make_early_inc_range(sel->uses())) {
+      auto* user = dyn_cast<Instruction>(use.getUser());
+      if (!user) continue;
+      BasicBlock* where = user->getParent();
+      if (auto* phi = dyn_cast<PHINode>(user)) where = phi->getIncomingBlock(use);
+      for (const auto& [edge, truth] : edges)
+        if (dt_.dominates(edge, where)) {
+          use.set(truth ? sel->getTrueValue() : sel->getFalseValue());
+          changed = true;
+          break;
+        }
+    }
+  }
+  return changed;
+}
+
 // Where a comparison finds a pointer past data_end (`p + N > end` true), the
 // verifier marks that register "beyond the end" and refuses every access
 // through it afterwards ("R1 offset is outside of the packet"), also on
@@ -1107,6 +1148,7 @@ bool Checker::run() {
   if (plain_packet_atomics()) changed_ = true;
   if (copy_packet_buffers()) changed_ = true;
   rewrite_length_checks();
+  if (fold_decided_selects()) changed_ = true;
   if (fix_variable_offsets()) changed_ = true;
   if (fix_far_merges()) changed_ = true;
   collect_edge_facts();
