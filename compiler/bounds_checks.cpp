@@ -105,6 +105,15 @@ Value* as_pointer(IRBuilder<>& b, Value* root) {
 
 bool is_opaque_pointer(Value* v) { return opaque_operand(v) && !see_through(v); }
 
+// 0, or an integer made a pointer, plus constant offsets.
+bool constant_address(Value* v) {
+  Value* base = v->stripInBoundsConstantOffsets();
+  if (auto* gep = dyn_cast<GEPOperator>(base)) base = gep->getPointerOperand()->stripInBoundsConstantOffsets();
+  if (isa<ConstantPointerNull>(base)) return true;
+  if (auto* ce = dyn_cast<ConstantExpr>(base); ce && ce->getOpcode() == Instruction::IntToPtr) return true;
+  return false;
+}
+
 // What the verifier knows of a packet pointer on every path that reaches a
 // use: its constant offset from the region's start is within [lo, hi] and its
 // variable part is at most `var` (kUnbounded: nothing is known).
@@ -149,6 +158,16 @@ class Checker {
   bool detach_from_beyond_edges();
   bool fold_decided_selects();
   bool fix_far_merges();
+  bool check_null_merges();
+  bool tested_not_null(Value* root, BasicBlock* bb);
+  void not_null_from_condition(Value* cond, bool truth, std::vector<Value*>& out, int depth);
+  struct NotNullEdge {
+    Value* root;
+    BasicBlock* from;
+    BasicBlock* to;
+  };
+  std::vector<NotNullEdge> not_null_;
+  bool not_null_collected_ = false;
   void facts_from_condition(Value* cond, bool truth, std::vector<std::pair<Value*, int64_t>>& out, int depth);
   bool proven(Value* root, int64_t need, BasicBlock* bb, Instruction* at, bool with_planned, int depth);
   bool covered(Value* root, int64_t need, Instruction* at);
@@ -807,6 +826,106 @@ bool Checker::fix_far_merges() {
   return true;
 }
 
+// The pointers a branch condition being `truth` says are not 0: `p != 0`
+// (through the same and/or, select, negation and barrier shapes as
+// facts_from_condition), as roots.
+void Checker::not_null_from_condition(Value* cond, bool truth, std::vector<Value*>& out, int depth) {
+  if (depth > 8) return;
+  if (auto* fr = dyn_cast<FreezeInst>(cond)) return not_null_from_condition(fr->getOperand(0), truth, out, depth + 1);
+  if (Value* inner = opaque_operand(cond)) return not_null_from_condition(inner, truth, out, depth + 1);
+  if (auto* bin = dyn_cast<BinaryOperator>(cond)) {
+    if (bin->getOpcode() == Instruction::Xor)
+      if (auto* c = dyn_cast<ConstantInt>(bin->getOperand(1)); c && c->isOne())
+        return not_null_from_condition(bin->getOperand(0), !truth, out, depth + 1);
+    if ((bin->getOpcode() == Instruction::Or && !truth) || (bin->getOpcode() == Instruction::And && truth)) {
+      not_null_from_condition(bin->getOperand(0), truth, out, depth + 1);
+      not_null_from_condition(bin->getOperand(1), truth, out, depth + 1);
+    }
+    return;
+  }
+  if (auto* sel = dyn_cast<SelectInst>(cond)) {
+    auto* t = dyn_cast<ConstantInt>(sel->getTrueValue());
+    auto* f = dyn_cast<ConstantInt>(sel->getFalseValue());
+    bool is_or = t && t->isOne();
+    bool is_and = f && f->isZero();
+    if ((is_or && !truth) || (is_and && truth)) {
+      not_null_from_condition(sel->getCondition(), truth, out, depth + 1);
+      not_null_from_condition(is_or ? sel->getFalseValue() : sel->getTrueValue(), truth, out, depth + 1);
+    }
+    return;
+  }
+  auto* cmp = dyn_cast<ICmpInst>(cond);
+  if (!cmp || !cmp->isEquality()) return;
+  Value* p = isa<ConstantPointerNull>(cmp->getOperand(1)) ? cmp->getOperand(0) : isa<ConstantPointerNull>(cmp->getOperand(0)) ? cmp->getOperand(1) : nullptr;
+  if (!p) return;
+  // ne true or eq false: not 0.
+  if ((cmp->getPredicate() == CmpInst::ICMP_NE) != truth) return;
+  if (auto ref = decompose(p); ref && ref->offset == 0) out.push_back(ref->root);
+}
+
+// Whether a test for 0 reaches `bb` only by the edge on which `root` is not 0.
+bool Checker::tested_not_null(Value* root, BasicBlock* bb) {
+  if (!not_null_collected_) {
+    not_null_collected_ = true;
+    std::vector<Value*> found;
+    for (BasicBlock& b : f_) {
+      auto* br = dyn_cast<BranchInst>(b.getTerminator());
+      if (!br || !br->isConditional() || br->getSuccessor(0) == br->getSuccessor(1)) continue;
+      for (bool truth : {true, false}) {
+        found.clear();
+        not_null_from_condition(br->getCondition(), truth, found, 0);
+        for (Value* r : found) not_null_.push_back({r, &b, br->getSuccessor(truth ? 0 : 1)});
+      }
+    }
+  }
+  for (const auto& e : not_null_)
+    if (e.root == root && dt_.dominates(BasicBlockEdge(e.from, e.to), bb)) return true;
+  return false;
+}
+
+// An access through a merge that brings 0 on some path (a parse-* that
+// failed, `(if c p 0)`) and that no test for 0 guards: on that path the
+// verifier sees the number 0, not a pointer, and refuses the access
+// ("invalid mem access 'scalar'"). The access gets the test, which takes the
+// short-packet exit, as an access outside the packet does (LLVM, where it
+// proves the pointer 0, leaves an access through address 0: the same exit).
+bool Checker::check_null_merges() {
+  std::vector<std::pair<Instruction*, Value*>> found;
+  std::vector<MemoryAccess> accesses;
+  ReversePostOrderTraversal<Function*> rpo(&f_);
+  for (BasicBlock* bb : rpo)
+    for (Instruction& i : *bb) {
+      memory_accesses(i, accesses);
+      for (const auto& a : accesses) {
+        auto ref = decompose(a.pointer);
+        if (!ref) continue;
+        bool brings_null = false;
+        if (auto* phi = dyn_cast<PHINode>(ref->root))
+          for (Value* in : phi->incoming_values()) brings_null |= isa<ConstantPointerNull>(in);
+        if (auto* sel = dyn_cast<SelectInst>(ref->root))
+          brings_null = isa<ConstantPointerNull>(sel->getTrueValue()) || isa<ConstantPointerNull>(sel->getFalseValue());
+        if (!brings_null || tested_not_null(ref->root, bb)) continue;
+        bool dup = false;
+        for (auto& [at, root] : found) dup |= at == &i && root == ref->root;
+        if (!dup) found.push_back({&i, ref->root});
+      }
+    }
+  if (found.empty()) return false;
+  std::vector<BasicBlock*> exits;
+  for (auto& [at, root] : found) exits.push_back(exits_.exit_for(at));
+  for (size_t k = 0; k < found.size(); ++k) {
+    auto [at, root] = found[k];
+    IRBuilder<> b(at);
+    b.SetCurrentDebugLocation(at->getDebugLoc());
+    Value* is_null = b.CreateICmpEQ(root, ConstantPointerNull::get(cast<PointerType>(root->getType())));
+    ShortExits::branch(at, is_null, exits[k]);
+    if (stats_) ++stats_->inserted;
+  }
+  dt_.recalculate(f_);
+  reset_memos();
+  return true;
+}
+
 // Rebuilds every pointer with a variable offset that the verifier could not
 // follow; true when the function changed.
 bool Checker::fix_variable_offsets() {
@@ -1151,6 +1270,7 @@ bool Checker::run() {
   if (fold_decided_selects()) changed_ = true;
   if (fix_variable_offsets()) changed_ = true;
   if (fix_far_merges()) changed_ = true;
+  if (check_null_merges()) changed_ = true;
   collect_edge_facts();
   if (fold_implied_comparisons()) changed_ = true;
   std::vector<MemoryAccess> accesses;
@@ -1165,7 +1285,14 @@ bool Checker::run() {
           continue;
         }
         auto ref = decompose(a.pointer);
-        if (!ref) continue;
+        if (!ref) {
+          // Through a constant address: LLVM put 0 in place of a pointer
+          // on a path where the program tested it for 0 (`(unless ip ...
+          // (tcp-seq ip))`). Never memory the program may touch: the
+          // short-packet exit, as for an access outside the packet.
+          if (region_.end_field == kPacket.end_field && constant_address(a.pointer)) planned_.push_back({&i, nullptr, -1});
+          continue;
+        }
         if (stats_) ++stats_->accesses;
         if (moves_packet_ && report_stale(ref->root, &i)) continue;
         int64_t need = ref->offset + static_cast<int64_t>(a.size);

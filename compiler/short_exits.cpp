@@ -1,5 +1,7 @@
 #include "short_exits.hpp"
 
+#include <algorithm>
+
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/MDBuilder.h>
@@ -62,6 +64,17 @@ std::vector<Instruction*> ShortExits::held(Instruction* where) {
         records.push_back(phi);
       }
     }
+  // A phi of reservations that merges one already listed is that record on
+  // its path: discarding both would discard it twice.
+  std::vector<Instruction*> distinct;
+  for (Instruction* r : records) {
+    bool same = std::find(distinct.begin(), distinct.end(), r) != distinct.end();
+    if (auto* phi = dyn_cast<PHINode>(r))
+      for (Value* in : phi->incoming_values())
+        same |= std::find(records.begin(), records.end(), in) != records.end();
+    if (!same) distinct.push_back(r);
+  }
+  records = std::move(distinct);
   std::vector<Instruction*> out;
   for (Instruction* r : records) {
     bool released = false;
