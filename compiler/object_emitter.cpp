@@ -22,6 +22,7 @@
 
 #include "narrow_masks.hpp"
 #include "object_bounds.hpp"
+#include "pointer_tests.hpp"
 #include "ringbuf_leaks.hpp"
 #include "return_blocks_last.hpp"
 #include "strip_passthroughs.hpp"
@@ -125,6 +126,7 @@ void ObjectEmitter::optimize(llvm::Module& module, int opt_level, BoundsCheckSta
     // the end only where it uses what it reads, at every level.
     fpm.addPass(llvm::ADCEPass());
     bounds_and_counters(fpm);
+    fpm.addPass(PointerTestsPass());
     fpm.addPass(ReturnBlocksLastPass());
     mpm.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(fpm)));
   } else {
@@ -156,6 +158,7 @@ void ObjectEmitter::optimize(llvm::Module& module, int opt_level, BoundsCheckSta
       if (count_verdicts) fpm.addPass(VerdictCountersPass());
       fpm.addPass(StripPassthroughsPass());
       fpm.addPass(llvm::SimplifyCFGPass());
+      fpm.addPass(PointerTestsPass());
       fpm.addPass(ReturnBlocksLastPass());
       last.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(fpm)));
     });
