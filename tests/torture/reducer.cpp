@@ -518,6 +518,14 @@ bool Reducer::simplify_expressions(Sexp& root) {
     if (!locate_index(root, index, at)) break;
     Role role = role_of(at, root);
     if (role == Role::TopLevel || role == Role::Place || role == Role::Size) continue;
+    // (setf VAR X): VAR may hold a packet pointer, and X then is one; 0 or
+    // an integer operand there would make a program of another kind.
+    if (role == Role::Integer) {
+      const Sexp& parent = *at.ancestors.back();
+      if ((parent.head_is("setf") || parent.head_is("setq")) && at.position % 2 == 0 &&
+          is_symbol(parent.items[at.position - 1]))
+        role = Role::Other;
+    }
     bool frozen = false;
     for (Sexp* a : at.ancestors) {
       if (a->head_is("defstruct") || a->head_is("defmacro")) frozen = true;  // layouts, templates
@@ -554,10 +562,18 @@ bool Reducer::simplify_expressions(Sexp& root) {
       // A pointer chosen by a test: either pointer.
       candidates.push_back(original.items[2]);
       candidates.push_back(original.items[3]);
-    } else if (original.head_is("+") || (original.head_is("-") && original.size() == 3) || original.head_is("cast")) {
-      // Possibly a pointer: (+ p 4) -> p. Only forms replace it, never a number.
+    } else if (original.head_is("+") || original.head_is("cast")) {
+      // Possibly a pointer: (+ p 4) -> p. Only forms replace it, never a
+      // number nor an integer operand (the pointer is the other one).
       for (size_t c = 1; c < original.size(); ++c)
-        if (original.items[c].is_list()) candidates.push_back(original.items[c]);
+        if (original.items[c].is_list() && !integer_head(original.items[c].head(), int_functions_))
+          candidates.push_back(original.items[c]);
+    } else if (original.head_is("-") && original.size() == 3) {
+      // (- p 4) -> p; but (- end start) is a length, an integer, whose
+      // operands are pointers: only when the subtrahend is an integer.
+      const Sexp& b = original.items[2];
+      bool integer_b = is_number(b) || (b.is_list() && integer_head(b.head(), int_functions_));
+      if (integer_b && original.items[1].is_list()) candidates.push_back(original.items[1]);
     } else if (is_number(original) && original.text != "0" && original.text != "1" && at.position != 0) {
       candidates.push_back(Sexp("0"));
       candidates.push_back(Sexp("1"));
