@@ -957,16 +957,24 @@ bool Checker::fix_variable_offsets() {
 }
 
 // The reads of the region's start a root is computed from.
-void Checker::start_loads(Value* root, SmallPtrSetImpl<Value*>& out, int depth) {
-  if (depth > 16 || out.size() > 64) return;
-  if (data_load(root) == root) {
-    out.insert(root);
-    return;
+void Checker::start_loads(Value* root, SmallPtrSetImpl<Value*>& out, int) {
+  // Each root once: merges of merges share their incoming values, and a
+  // walk without memory is exponential in the diamonds it crosses.
+  SmallPtrSet<Value*, 32> seen;
+  std::vector<Value*> work{root};
+  while (!work.empty() && seen.size() < 4096 && out.size() <= 64) {
+    Value* r = work.back();
+    work.pop_back();
+    if (!seen.insert(r).second) continue;
+    if (data_load(r) == r) {
+      out.insert(r);
+      continue;
+    }
+    std::vector<Value*> from = sources(r);
+    if (auto* gep = dyn_cast<GetElementPtrInst>(r)) from.push_back(gep->getPointerOperand());
+    for (Value* v : from)
+      if (auto ref = decompose(v); ref && ref->root != r) work.push_back(ref->root);
   }
-  std::vector<Value*> from = sources(root);
-  if (auto* gep = dyn_cast<GetElementPtrInst>(root)) from.push_back(gep->getPointerOperand());
-  for (Value* v : from)
-    if (auto ref = decompose(v); ref && ref->root != root) start_loads(ref->root, out, depth + 1);
 }
 
 namespace {

@@ -53,7 +53,9 @@ int ctx_field(const llvm::Value* v) { return ctx_field_at(v, 0); }
 // left below the phi of the copies (each path still loads the field into
 // the register).
 static int merged_ctx_field(const llvm::PHINode* phi, int depth) {
-  if (depth > 4 || phi->getNumIncomingValues() == 0) return -1;
+  // Only the 32-bit read itself (what jump threading copies), one level deep:
+  // merges of pointers are the passes' business, and this runs often.
+  if (depth > 1 || !phi->getType()->isIntegerTy(32) || phi->getNumIncomingValues() == 0) return -1;
   int field = -1;
   for (const llvm::Value* in : phi->incoming_values()) {
     if (in == phi) continue;
