@@ -262,7 +262,7 @@ class ProgramGenerator {
   void generate_macros(std::vector<Sexp>& forms);
   void generate_functions(std::vector<Sexp>& forms);
   Sexp generate_program_form(const std::string& name, const std::string& license);
-  void agree_on_frags(std::vector<Sexp>& programs, const std::vector<Sexp>& function_forms) const;
+  void agree_on_shared_maps(std::vector<Sexp>& programs, const std::vector<Sexp>& function_forms) const;
   Sexp struct_form(const StructDef& def, const std::string& conc_name);
   StructDef random_struct(const std::string& name, bool lpm_key);
   DataType random_data_type(bool allow_struct);

@@ -166,6 +166,32 @@ bool frags_section(const Sexp& program) {
   return false;
 }
 
+std::string section_of(const Sexp& program) {
+  const auto& opts = program.items[2].items;
+  for (size_t i = 0; i + 1 < opts.size(); ++i)
+    if (opts[i].is_atom() && opts[i].text == ":section") return opts[i + 1].text;
+  return "xdp";
+}
+
+bool devmap_section(const Sexp& program) {
+  std::string s = section_of(program);
+  return s == "xdp/devmap" || s == "xdp.frags/devmap";
+}
+
+// Makes `program` a devmap program (xdp/devmap, or xdp.frags/devmap), which
+// may do all an interface program does (and read (ctx egress-ifindex)).
+void set_devmap(Sexp& program) {
+  std::string section = frags_section(program) ? "xdp.frags/devmap" : "xdp/devmap";
+  auto& opts = program.items[2].items;
+  for (size_t i = 0; i + 1 < opts.size(); ++i)
+    if (opts[i].is_atom() && opts[i].text == ":section") {
+      opts[i + 1].text = section;
+      return;
+    }
+  opts.push_back(":section");
+  opts.push_back(Sexp::string(section));
+}
+
 // Makes `program` an xdp.frags program or not, keeping the rest of its section.
 void set_frags(Sexp& program, bool frags) {
   auto& opts = program.items[2].items;
@@ -728,16 +754,21 @@ Sexp ProgramGenerator::generate_program_form(const std::string& name, const std:
 }
 
 // The kernel ties a prog-array, devmap, devmap-hash or cpumap to the first
-// program loaded with it and refuses a later one that differs in xdp.frags
-// (the compiler makes that an error). Programs drew their sections on their
-// own; one that shares such a map with an earlier program takes the earlier
-// one's kind (xdp <-> xdp.frags, xdp/NAME <-> xdp.frags/NAME). The maps a
-// program uses are the names in its body and in the defuns it calls.
-void ProgramGenerator::agree_on_frags(std::vector<Sexp>& programs, const std::vector<Sexp>& function_forms) const {
+// program loaded with it and refuses a later one that differs in xdp.frags,
+// and a prog-array also to one attach type (devmap programs and interface
+// programs do not share one); the compiler makes both errors. Programs drew
+// their sections on their own; one that shares such a map with an earlier
+// program takes the earlier one's kind (xdp <-> xdp.frags, xdp/NAME <->
+// xdp.frags/NAME), and of two sharing a prog-array, an interface program
+// becomes a devmap program (never the reverse: a devmap program may read
+// (ctx egress-ifindex)). The maps a program uses are the names in its body
+// and in the defuns it calls.
+void ProgramGenerator::agree_on_shared_maps(std::vector<Sexp>& programs, const std::vector<Sexp>& function_forms) const {
   if (programs.size() < 2) return;
   std::vector<std::set<std::string>> function_atoms(function_forms.size());
   for (size_t i = 0; i < function_forms.size(); ++i) collect_atoms(function_forms[i], function_atoms[i]);
   std::vector<std::set<std::string>> uses;  // per program: the owned maps it uses
+  std::vector<std::set<std::string>> prog_arrays;  // per program: the prog-arrays it uses
   for (const auto& program : programs) {
     std::set<std::string> atoms;
     collect_atoms(program, atoms);
@@ -745,21 +776,27 @@ void ProgramGenerator::agree_on_frags(std::vector<Sexp>& programs, const std::ve
     // called adds what it names.
     for (size_t i = function_forms.size(); i-- > 0;)
       if (atoms.count(functions_[i].name)) atoms.insert(function_atoms[i].begin(), function_atoms[i].end());
-    std::set<std::string> owned;
+    std::set<std::string> owned, arrays;
     for (const auto& m : maps_) {
       bool tied = m.type == MapType::ProgArray || m.type == MapType::Devmap || m.type == MapType::DevmapHash ||
                   m.type == MapType::Cpumap;
       if (tied && atoms.count(m.name)) owned.insert(m.name);
+      if (m.type == MapType::ProgArray && atoms.count(m.name)) arrays.insert(m.name);
     }
     uses.push_back(std::move(owned));
+    prog_arrays.push_back(std::move(arrays));
   }
+  auto share = [](const std::set<std::string>& a, const std::set<std::string>& b) {
+    for (const auto& name : a)
+      if (b.count(name)) return true;
+    return false;
+  };
   for (size_t later = 1; later < programs.size(); ++later)
     for (size_t earlier = 0; earlier < later; ++earlier) {
-      bool shared = false;
-      for (const auto& name : uses[later])
-        if (uses[earlier].count(name)) shared = true;
-      if (shared && frags_section(programs[later]) != frags_section(programs[earlier]))
+      if (share(uses[later], uses[earlier]) && frags_section(programs[later]) != frags_section(programs[earlier]))
         set_frags(programs[later], frags_section(programs[earlier]));
+      if (share(prog_arrays[later], prog_arrays[earlier]) && devmap_section(programs[later]) != devmap_section(programs[earlier]))
+        set_devmap(devmap_section(programs[later]) ? programs[earlier] : programs[later]);
     }
 }
 
@@ -797,7 +834,7 @@ GeneratedProgram ProgramGenerator::generate() {
     opts.push_back(":license");
     opts.push_back(Sexp::string(license));
   }
-  agree_on_frags(programs, function_forms);
+  agree_on_shared_maps(programs, function_forms);
   forms.insert(forms.end(), programs.begin(), programs.end());
   if (functions_last) forms.insert(forms.end(), function_forms.begin(), function_forms.end());
 

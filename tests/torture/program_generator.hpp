@@ -14,7 +14,7 @@
 // record reserved by hand is held, nothing leaves the program (`return`
 // leaves the program also from inside a defun; `return-from` leaves the
 // defun) nor tail-calls; programs that share a prog-array, devmap or cpumap
-// agree on xdp.frags.
+// agree on xdp.frags, and those that share a prog-array on the attach type.
 //
 // The grammar is table-driven: form_tables.cpp lists every top-level
 // statement form, integer expression form and packet pointer form as one line
