@@ -189,11 +189,13 @@ class Checker {
     packet_memo_.clear();
     shapes_.clear();
     mixed_.clear();
+    stale_memo_.clear();
   }
   void plan_mixed(Value* root, int64_t need, Instruction* at);
   bool far_incoming(Value* root, int64_t need);
-  void start_loads(Value* root, SmallPtrSetImpl<Value*>& out, int depth = 0);
   CallInst* moved_since(Instruction* load, Instruction* access);
+  CallInst* stale_call(Value* root, Instruction* at, int depth);
+  std::map<std::pair<Value*, Instruction*>, CallInst*> stale_memo_;
   bool report_stale(Value* root, Instruction* access);
   bool through_packet_end(Value* ptr);
   std::vector<CallInst*> movers_;  // calls that move the packet (xdp-adjust-head/tail/meta, tail calls)
@@ -956,26 +958,6 @@ bool Checker::fix_variable_offsets() {
   return changed;
 }
 
-// The reads of the region's start a root is computed from.
-void Checker::start_loads(Value* root, SmallPtrSetImpl<Value*>& out, int) {
-  // Each root once: merges of merges share their incoming values, and a
-  // walk without memory is exponential in the diamonds it crosses.
-  SmallPtrSet<Value*, 32> seen;
-  std::vector<Value*> work{root};
-  while (!work.empty() && seen.size() < 4096 && out.size() <= 64) {
-    Value* r = work.back();
-    work.pop_back();
-    if (!seen.insert(r).second) continue;
-    if (data_load(r) == r) {
-      out.insert(r);
-      continue;
-    }
-    std::vector<Value*> from = sources(r);
-    if (auto* gep = dyn_cast<GetElementPtrInst>(r)) from.push_back(gep->getPointerOperand());
-    for (Value* v : from)
-      if (auto ref = decompose(v); ref && ref->root != r) work.push_back(ref->root);
-  }
-}
 
 namespace {
 
@@ -1030,13 +1012,41 @@ bool Checker::through_packet_end(Value* ptr) {
 
 // A packet pointer read before a call that moved the packet is no longer a
 // packet pointer to the verifier: a located error (once per function).
+// The call that moved the packet after `root` was read and before `at`, or
+// nullptr. A merge is judged per incoming value, at the end of the block it
+// comes from (a pointer read again after the call on one path and taken
+// before it on another path that has no call is fine), and for a call
+// between the merge and `at`.
+CallInst* Checker::stale_call(Value* root, Instruction* at, int depth) {
+  if (depth > 32) return nullptr;
+  auto key = std::make_pair(root, at);
+  if (auto it = stale_memo_.find(key); it != stale_memo_.end()) return it->second;
+  stale_memo_[key] = nullptr;  // a cycle (a loop phi): nothing new on it
+  CallInst* found = nullptr;
+  if (data_load(root) == root) {
+    if (auto* li = dyn_cast<Instruction>(root)) found = moved_since(li, at);
+  } else if (auto* phi = dyn_cast<PHINode>(root)) {
+    found = moved_since(phi, at);
+    for (unsigned k = 0; !found && k < phi->getNumIncomingValues(); ++k) {
+      Value* in = phi->getIncomingValue(k);
+      if (isa<ConstantPointerNull>(in)) continue;
+      auto ref = decompose(in);
+      if (ref && ref->root != root) found = stale_call(ref->root, phi->getIncomingBlock(k)->getTerminator(), depth + 1);
+    }
+  } else {
+    std::vector<Value*> from = sources(root);
+    if (auto* gep = dyn_cast<GetElementPtrInst>(root)) from.push_back(gep->getPointerOperand());
+    for (Value* v : from) {
+      if (found) break;
+      if (auto ref = decompose(v); ref && ref->root != root) found = stale_call(ref->root, at, depth + 1);
+    }
+  }
+  stale_memo_[key] = found;
+  return found;
+}
+
 bool Checker::report_stale(Value* root, Instruction* access) {
-  SmallPtrSet<Value*, 4> loads;
-  start_loads(root, loads);
-  for (Value* load : loads) {
-    auto* li = dyn_cast<Instruction>(load);
-    CallInst* call = li ? moved_since(li, access) : nullptr;
-    if (!call) continue;
+  if (CallInst* call = stale_call(root, access, 0)) {
     // Once per function (the pass runs twice): the attribute remembers.
     if (!f_.hasFnAttribute("whistler-reported-stale")) {
       f_.addFnAttr("whistler-reported-stale");

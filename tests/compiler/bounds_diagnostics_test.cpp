@@ -172,3 +172,28 @@ TEST_CASE("a prog-array shared by a devmap program and an interface program is a
 (defprog b (:type :xdp) (tail-call jumps 0) XDP_PASS)
 )");
 }
+
+TEST_CASE("a merge of a pointer read again after xdp-adjust-head and one taken before it on a path without the call is fine") {
+  for (int level : {0, 2}) {
+    must_compile(R"((defprog p (:type :xdp)
+  (let* ((d (xdp-data))
+         (k (if (= (ctx rx-queue-index) 0)
+                (progn (unless (= (xdp-adjust-head 4) 0) (return XDP_PASS)) (+ (xdp-data) 6))
+                (+ d 10))))
+    (when (> (+ k 4) (xdp-data-end)) (return XDP_PASS))
+    (if (= (load u32 k 0) 1) XDP_DROP XDP_PASS)))
+)",
+                 level);
+    // The pointer taken before the call on the path with the call: an error.
+    std::string d = errors_of(R"((defprog p (:type :xdp)
+  (let* ((d (xdp-data))
+         (k (if (= (ctx rx-queue-index) 0)
+                (progn (unless (= (xdp-adjust-head 4) 0) (return XDP_PASS)) (+ d 6))
+                (+ d 10))))
+    (when (> (+ k 4) (xdp-data-end)) (return XDP_PASS))
+    (if (= (load u32 k 0) 1) XDP_DROP XDP_PASS)))
+)",
+                              level);
+    CHECK_HAS(d, "this packet access uses a pointer taken before (xdp-adjust-head ...) on line 4 moved the packet");
+  }
+}
