@@ -613,6 +613,8 @@ std::vector<Value*> Checker::sources(Value* root) {
   return out;
 }
 
+constexpr int64_t kLoopStepHeadroom = 0x8000;
+
 DenseMap<Value*, Demand> Checker::demands() {
   DenseMap<Value*, Demand> demand;
   auto ask = [&](Value* root, int64_t need, int64_t lowest) {
@@ -639,8 +641,17 @@ DenseMap<Value*, Demand> Checker::demands() {
     Value* root = work.back();
     work.pop_back();
     Demand d = demand.lookup(root);
+    // A pointer stepped forward in a loop (phi(start, phi + c)): the
+    // verifier follows each iteration with the steps in the constant offset,
+    // so the pointer it starts from keeps headroom for them (the variable
+    // part of a rebuilt pointer is bounded to half the 0xffff range; further
+    // than that no linear packet reaches, and the access exits as short).
+    int64_t steps_margin = 0;
     for (Value* in : sources(root))
-      if (auto ref = decompose(in); ref && ref->root != root && ask(ref->root, d.need + ref->offset, d.lowest + ref->offset))
+      if (auto ref = decompose(in); ref && ref->root == root && ref->offset > 0) steps_margin = kLoopStepHeadroom;
+    for (Value* in : sources(root))
+      if (auto ref = decompose(in);
+          ref && ref->root != root && ask(ref->root, d.need + ref->offset + steps_margin, d.lowest + ref->offset))
         work.push_back(ref->root);
   }
   return demand;

@@ -125,8 +125,19 @@ uint64_t VerifierRanges::structural(Value* v, const Instruction* at, int depth) 
         // redundant; pin_clamps keeps such masks.
         auto* mask = dyn_cast<ConstantInt>(bin->getOperand(1));
         uint64_t inner = operand(0);
+        // The code generator also distributes a mask over an or/xor with a
+        // constant ((x ^ 77) & 63 becomes (x & 63) ^ 13) and then drops the
+        // inner mask where x is small: pinned too.
+        auto redundant_inside = [&](Value* x) {
+          auto* inner_op = dyn_cast<BinaryOperator>(x);
+          if (!inner_op || (inner_op->getOpcode() != Instruction::Xor && inner_op->getOpcode() != Instruction::Or)) return false;
+          for (unsigned k : {0u, 1u})
+            if (isa<ConstantInt>(inner_op->getOperand(1 - k)) && llvm_bound(inner_op->getOperand(k), 0) <= mask->getZExtValue())
+              return true;
+          return false;
+        };
         if (mask && mask->getValue().getActiveBits() <= 64 && inner > mask->getZExtValue() && clamps_ &&
-            llvm_bound(bin->getOperand(0), 0) <= mask->getZExtValue())
+            (llvm_bound(bin->getOperand(0), 0) <= mask->getZExtValue() || redundant_inside(bin->getOperand(0))))
           clamps_->push_back(bin);
         bound = std::min({bound, inner, operand(1)});
         break;
