@@ -614,6 +614,7 @@ std::vector<Value*> Checker::sources(Value* root) {
 }
 
 constexpr int64_t kLoopStepHeadroom = 0x8000;
+constexpr int64_t kRebasedOffsetLimit = 0x7fff;
 
 DenseMap<Value*, Demand> Checker::demands() {
   DenseMap<Value*, Demand> demand;
@@ -772,7 +773,13 @@ void Checker::rebase(GetElementPtrInst* gep, const Demand& demand) {
   int64_t low = std::min<int64_t>(demand.lowest, 0);
   if (part.constant + low != 0) w = b.CreateAdd(w, b.getInt64(static_cast<uint64_t>(part.constant + low)));
   w = emit_opaque(b, w);
-  int64_t limit = static_cast<int64_t>(kMaxPacketOffset) - (demand.need - low);
+  // Half the verifier's range, whatever the accesses seen ask: the rebuilt
+  // pointer flows on into loops and merges that add constant offsets the
+  // demands do not always see (a parse-* of the next header, a walk), and a
+  // comparison whose variable part plus offset passes 0xffff teaches the
+  // verifier nothing. No linear packet data reaches 32 KiB; an offset past it
+  // takes the short-packet exit, as one past the end does.
+  int64_t limit = std::min<int64_t>(kRebasedOffsetLimit, kMaxPacketOffset) - (demand.need - low);
   Value* fails = limit < 0 ? static_cast<Value*>(b.getTrue()) : b.CreateICmpUGT(w, b.getInt64(static_cast<uint64_t>(limit)));
   ShortExits::branch(gep, fails, exits_.exit_for(gep));
   b.SetInsertPoint(gep);
