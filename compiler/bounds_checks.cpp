@@ -157,8 +157,10 @@ class Checker {
   bool fold_implied_comparisons();
   bool detach_from_beyond_edges();
   bool fold_decided_selects();
+  bool clamp_far_constants();
   bool fix_far_merges();
   bool check_null_merges();
+  bool split_mixed_selects();
   bool tested_not_null(Value* root, BasicBlock* bb);
   void not_null_from_condition(Value* cond, bool truth, std::vector<Value*>& out, int depth);
   struct NotNullEdge {
@@ -504,7 +506,9 @@ int64_t Checker::merge_window(Instruction* first, Value* root, int64_t need) {
 bool Checker::far_incoming(Value* root, int64_t need) {
   if (!isa<PHINode>(root) && !isa<SelectInst>(root)) return false;
   for (Value* in : sources(root))
-    if (auto ref = decompose(in); ref && ref->offset + need > static_cast<int64_t>(kMaxPacketOffset)) return true;
+    if (auto ref = decompose(in); ref && (ref->offset + need > static_cast<int64_t>(kMaxPacketOffset) ||
+                                          (ref->offset < 0 && data_load(ref->root) == ref->root)))
+      return true;  // past the verifier's range, or before the packet's start
   return false;
 }
 
@@ -817,7 +821,7 @@ bool Checker::fix_far_merges() {
         int64_t need = ref->offset + static_cast<int64_t>(a.size);
         if (need > static_cast<int64_t>(kMaxPacketOffset) || far_incoming(ref->root, need) || mixed_.count(ref->root)) continue;
         Shape sh = shape(ref->root);
-        if (!sh.known() || sh.hi + static_cast<int64_t>(sh.var) + need <= static_cast<int64_t>(kMaxPacketOffset)) continue;
+        if (!sh.known() || (sh.hi + static_cast<int64_t>(sh.var) + need <= static_cast<int64_t>(kMaxPacketOffset) && sh.lo >= 0)) continue;
         found.push_back({&i, a.pointer, *ref, static_cast<int64_t>(a.size)});
       }
     }
@@ -941,6 +945,47 @@ bool Checker::check_null_merges() {
     ShortExits::branch(at, is_null, exits[k]);
     if (stats_) ++stats_->inserted;
   }
+  dt_.recalculate(f_);
+  reset_memos();
+  return true;
+}
+
+// A select that merges a packet pointer with other memory (LLVM sank two
+// loads into one through a select of their addresses), or with a pointer
+// too far for its access, is made a branch and a phi. A check guarded by the
+// select's condition is not enough: the code generator lowers the select and
+// the guard as two jumps on that condition, and the verifier, which follows
+// each independently, pairs the packet pointer with the unchecked path. With
+// a phi, the check sits on the packet pointer's own edge.
+bool Checker::split_mixed_selects() {
+  std::vector<SelectInst*> found;
+  std::vector<MemoryAccess> accesses;
+  for (BasicBlock& bb : f_)
+    for (Instruction& i : bb) {
+      memory_accesses(i, accesses);
+      for (const auto& a : accesses) {
+        auto ref = decompose(a.pointer);
+        if (!ref) continue;
+        auto* sel = dyn_cast<SelectInst>(ref->root);
+        if (!sel || sel->getCondition()->getType()->isVectorTy()) continue;
+        int64_t need = ref->offset + static_cast<int64_t>(a.size);
+        if ((mixed_.count(sel) || far_incoming(sel, need)) && std::find(found.begin(), found.end(), sel) == found.end())
+          found.push_back(sel);
+      }
+    }
+  for (SelectInst* sel : found) {
+    Instruction* then_term = nullptr;
+    Instruction* else_term = nullptr;
+    SplitBlockAndInsertIfThenElse(sel->getCondition(), sel, &then_term, &else_term);
+    BasicBlock* tail = sel->getParent();
+    PHINode* phi = PHINode::Create(sel->getType(), 2, "merge", &*tail->begin());
+    phi->setDebugLoc(sel->getDebugLoc());
+    phi->addIncoming(sel->getTrueValue(), then_term->getParent());
+    phi->addIncoming(sel->getFalseValue(), else_term->getParent());
+    sel->replaceAllUsesWith(phi);
+    sel->eraseFromParent();
+  }
+  if (found.empty()) return false;
   dt_.recalculate(f_);
   reset_memos();
   return true;
@@ -1181,6 +1226,34 @@ bool Checker::fold_implied_comparisons() {
   return !known.empty();
 }
 
+// A packet pointer plus a constant the verifier refuses outright (more than
+// 2^29 either way: "math between pkt pointer and -3957708527572914124 is not
+// allowed"), even where every access through it takes the short-packet exit
+// (no packet is that long). Such offsets are brought to +-2^28, as far
+// outside any packet and a number the verifier takes.
+bool Checker::clamp_far_constants() {
+  constexpr int64_t kFar = int64_t{1} << 28;
+  std::vector<GetElementPtrInst*> far;
+  for (BasicBlock& bb : f_)
+    for (Instruction& i : bb)
+      if (auto* gep = dyn_cast<GetElementPtrInst>(&i); gep && gep->hasAllConstantIndices())
+        if (auto ref = decompose(gep); ref && (ref->offset > kFar || ref->offset < -kFar)) far.push_back(gep);
+  for (GetElementPtrInst* gep : far) {
+    auto ref = decompose(gep);
+    APInt own(dl_.getIndexTypeSizeInBits(gep->getType()), 0);
+    if (!ref || !gep->accumulateConstantOffset(dl_, own)) continue;
+    int64_t target = ref->offset > 0 ? kFar : -kFar;
+    int64_t fixed = own.getSExtValue() + (target - ref->offset);
+    IRBuilder<> b(gep);
+    b.SetCurrentDebugLocation(gep->getDebugLoc());
+    Value* p = b.CreateGEP(b.getInt8Ty(), gep->getPointerOperand(), b.getInt64(static_cast<uint64_t>(fixed)));
+    gep->replaceAllUsesWith(p);
+    gep->eraseFromParent();
+  }
+  if (!far.empty()) reset_memos();
+  return !far.empty();
+}
+
 // A select whose condition a dominating branch on the same condition has
 // decided, where it is used: that use takes the arm. LLVM leaves
 // `eth = select(data + 14 > end, null, data)` before the branch that returns
@@ -1303,10 +1376,12 @@ bool Checker::run() {
   if (plain_packet_atomics()) changed_ = true;
   if (copy_packet_buffers()) changed_ = true;
   rewrite_length_checks();
+  if (clamp_far_constants()) changed_ = true;
   if (fold_decided_selects()) changed_ = true;
   if (fix_variable_offsets()) changed_ = true;
   if (fix_far_merges()) changed_ = true;
   if (check_null_merges()) changed_ = true;
+  if (split_mixed_selects()) changed_ = true;
   collect_edge_facts();
   if (fold_implied_comparisons()) changed_ = true;
   std::vector<MemoryAccess> accesses;

@@ -49,7 +49,41 @@ std::vector<unsigned> combined_operands(Instruction& i) {
 
 }  // namespace
 
+// A select of two constant offsets from one pointer: the code generator
+// rewrites it as the pointer plus a select of the offsets for some uses and
+// keeps the branches for others; the verifier, following the two copies of
+// the condition independently, pairs a check on one with an access through
+// the other. Behind a barrier every use takes the same register.
+static bool pin_offset_selects(Function& f) {
+  std::vector<Instruction*> found;
+  for (BasicBlock& bb : f)
+    for (Instruction& i : bb) {
+      if (!i.getType()->isPointerTy() || (!isa<SelectInst>(i) && !isa<PHINode>(i))) continue;
+      std::vector<Value*> arms;
+      if (auto* sel = dyn_cast<SelectInst>(&i)) arms = {sel->getTrueValue(), sel->getFalseValue()};
+      else arms.assign(cast<PHINode>(i).incoming_values().begin(), cast<PHINode>(i).incoming_values().end());
+      Value* base = nullptr;
+      bool same = arms.size() >= 2;
+      bool differ = false;
+      for (Value* arm : arms) {
+        Value* b = arm->stripInBoundsConstantOffsets();
+        if (isa<Constant>(b) || (base && b != base)) same = false;
+        if (base && arm != arms[0]) differ = true;
+        base = b;
+      }
+      if (same && differ) found.push_back(&i);
+    }
+  for (Instruction* sel : found) {
+    IRBuilder<> b(isa<PHINode>(sel) ? &*sel->getParent()->getFirstInsertionPt() : sel->getNextNode());
+    b.SetCurrentDebugLocation(sel->getDebugLoc());
+    Value* pinned = emit_opaque(b, sel);
+    sel->replaceUsesWithIf(pinned, [&](Use& u) { return u.getUser() != pinned; });
+  }
+  return !found.empty();
+}
+
 PreservedAnalyses PointerTestsPass::run(Function& f, FunctionAnalysisManager&) {
+  bool pinned = pin_offset_selects(f);
   std::vector<std::pair<Instruction*, unsigned>> uses;  // (combination, operand index)
   for (BasicBlock& bb : f)
     for (Instruction& i : bb)
@@ -59,7 +93,7 @@ PreservedAnalyses PointerTestsPass::run(Function& f, FunctionAnalysisManager&) {
         for (unsigned k : ops)
           if (is_pointer_zero_test(i.getOperand(k))) uses.push_back({&i, k});
       }
-  if (uses.empty()) return PreservedAnalyses::all();
+  if (uses.empty()) return pinned ? PreservedAnalyses::none() : PreservedAnalyses::all();
   for (auto [user, k] : uses) {
     auto* test = cast<Instruction>(user->getOperand(k));
     IRBuilder<> b(user);
