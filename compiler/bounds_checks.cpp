@@ -434,6 +434,7 @@ bool Checker::proven(Value* root, int64_t need, BasicBlock* bb, Instruction* at,
       if (isa<ConstantPointerNull>(in)) continue;
       auto ref = decompose(in);
       if (!ref) continue;  // other memory (a mixed merge): not the packet's business
+      if (ref->offset < 0 && data_load(ref->root) == ref->root) return false;  // before the start: never inside
       BasicBlock* pred = phi->getIncomingBlock(i);
       bool on_edge = false;
       for (const auto& fact : facts_)
@@ -452,6 +453,7 @@ bool Checker::proven(Value* root, int64_t need, BasicBlock* bb, Instruction* at,
       if (isa<ConstantPointerNull>(in)) continue;
       auto ref = decompose(in);
       if (!ref) continue;  // other memory (a mixed merge)
+      if (ref->offset < 0 && data_load(ref->root) == ref->root) return false;  // before the start: never inside
       implied.clear();
       facts_from_condition(sel->getCondition(), truth, implied, 0);
       bool by_condition = false;
@@ -521,14 +523,18 @@ void Checker::plan_mixed(Value* root, int64_t need, Instruction* at) {
     for (unsigned k = 0; k < phi->getNumIncomingValues(); ++k) {
       auto ref = decompose(phi->getIncomingValue(k));
       BasicBlock* pred = phi->getIncomingBlock(k);
-      if (!ref || proven(ref->root, ref->offset + need, pred, nullptr, true, 0)) continue;
+      if (!ref) continue;
+      // Before the packet's start: never inside (-1 makes the check fail).
+      bool before_start = ref->offset < 0 && data_load(ref->root) == ref->root;
+      int64_t bytes = before_start ? -1 : ref->offset + need;
+      if (!before_start && proven(ref->root, bytes, pred, nullptr, true, 0)) continue;
       bool merged = false;
       for (auto& check : planned_)
         if (check.edge_to == phi->getParent() && check.at == pred->getTerminator() && check.root == ref->root) {
-          check.bytes = std::max(check.bytes, ref->offset + need);
+          check.bytes = (check.bytes < 0 || bytes < 0) ? -1 : std::max(check.bytes, bytes);
           merged = true;
         }
-      if (!merged) planned_.push_back({pred->getTerminator(), ref->root, ref->offset + need, phi->getParent()});
+      if (!merged) planned_.push_back({pred->getTerminator(), ref->root, bytes, phi->getParent()});
     }
     return;
   }
@@ -536,7 +542,8 @@ void Checker::plan_mixed(Value* root, int64_t need, Instruction* at) {
   for (bool truth : {true, false}) {
     auto ref = decompose(truth ? sel->getTrueValue() : sel->getFalseValue());
     if (!ref) continue;
-    PlannedCheck check{at, ref->root, ref->offset + need};
+    bool before_start = ref->offset < 0 && data_load(ref->root) == ref->root;
+    PlannedCheck check{at, ref->root, before_start ? -1 : ref->offset + need};
     check.guard = sel->getCondition();
     check.guard_value = truth;
     planned_.push_back(check);
