@@ -117,6 +117,12 @@ bool constant_address(Value* v) {
 // What the verifier knows of a packet pointer on every path that reaches a
 // use: its constant offset from the region's start is within [lo, hi] and its
 // variable part is at most `var` (kUnbounded: nothing is known).
+// How far past a root other than the region's start an access or a
+// comparison may reach and still count: the root itself may be up to
+// 0x7fff past the start (a rebuilt offset) and the verifier's limit is on
+// the sum. Further is never inside any linear packet: the short-packet exit.
+constexpr int64_t kFarFromRoot = 0x8000;
+
 struct Shape {
   int64_t lo = 0;
   int64_t hi = 0;
@@ -395,7 +401,13 @@ void Checker::facts_from_condition(Value* cond, bool truth, std::vector<std::pai
   }
   // The verifier learns nothing from a comparison of a pointer more than
   // 0xffff past its start (find_good_pkt_pointers): neither does the model.
-  if (bytes >= 0 && ref->offset <= static_cast<int64_t>(kMaxPacketOffset)) out.push_back({ref->root, bytes});
+  if (bytes < 0 || ref->offset > static_cast<int64_t>(kMaxPacketOffset)) return;
+  // The same limit on the register's whole offset: a root that is itself
+  // up to N bytes past the start (a parse-* result) leaves 0xffff - N.
+  Shape sh = shape(ref->root);
+  if (sh.known() && sh.hi + static_cast<int64_t>(sh.var) + ref->offset > static_cast<int64_t>(kMaxPacketOffset)) return;
+  if (!sh.known() && ref->offset > kFarFromRoot) return;  // where the root is, unknown: see kFarFromRoot
+  out.push_back({ref->root, bytes});
 }
 
 void Checker::collect_edge_facts() {
@@ -579,7 +591,15 @@ void Checker::insert(const PlannedCheck& check, BasicBlock* exit) {
   IRBuilder<> b(at);
   b.SetCurrentDebugLocation(check.at->getDebugLoc());
   Value* fails;
-  if (check.bytes < 0 || check.bytes > static_cast<int64_t>(kMaxPacketOffset)) {
+  // Past the verifier's range counting where the root itself may be: the
+  // comparison would teach it nothing, and no packet is that long.
+  bool beyond = false;
+  if (check.root && check.bytes >= 0 && data_load(check.root) != check.root) {
+    Shape sh = shape(check.root);
+    beyond = sh.known() ? sh.hi + static_cast<int64_t>(sh.var) + check.bytes > static_cast<int64_t>(kMaxPacketOffset)
+                        : check.bytes > kFarFromRoot;
+  }
+  if (beyond || check.bytes < 0 || check.bytes > static_cast<int64_t>(kMaxPacketOffset)) {
     fails = b.getTrue();  // never inside the packet
   } else {
     Value* end = packet_end(b, check.at->getDebugLoc());
@@ -1416,7 +1436,8 @@ bool Checker::run() {
         int64_t need = ref->offset + static_cast<int64_t>(a.size);
         // Before the region's start, or further than the verifier can follow
         // (no packet is that long): never inside.
-        if (need > static_cast<int64_t>(kMaxPacketOffset) || (data_load(ref->root) == ref->root && ref->offset < 0)) {
+        if (need > static_cast<int64_t>(kMaxPacketOffset) || (data_load(ref->root) == ref->root && ref->offset < 0) ||
+            (need > kFarFromRoot && data_load(ref->root) != ref->root && !shape(ref->root).known())) {
           planned_.push_back({&i, ref->root, -1});
           continue;
         }
