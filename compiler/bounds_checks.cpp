@@ -594,7 +594,7 @@ void Checker::insert(const PlannedCheck& check, BasicBlock* exit) {
   // Past the verifier's range counting where the root itself may be: the
   // comparison would teach it nothing, and no packet is that long.
   bool beyond = false;
-  if (check.root && check.bytes >= 0 && data_load(check.root) != check.root) {
+  if (check.root && !check.edge_to && check.bytes >= 0 && data_load(check.root) != check.root) {
     Shape sh = shape(check.root);
     beyond = sh.known() ? sh.hi + static_cast<int64_t>(sh.var) + check.bytes > static_cast<int64_t>(kMaxPacketOffset)
                         : check.bytes > kFarFromRoot;
@@ -846,7 +846,7 @@ bool Checker::fix_far_merges() {
         auto ref = decompose(a.pointer);
         if (!ref || ref->offset < 0 || (!isa<PHINode>(ref->root) && !isa<SelectInst>(ref->root))) continue;
         int64_t need = ref->offset + static_cast<int64_t>(a.size);
-        if (need > static_cast<int64_t>(kMaxPacketOffset) || far_incoming(ref->root, need) || mixed_.count(ref->root)) continue;
+        if (need > static_cast<int64_t>(kMaxPacketOffset) || mixed_.count(ref->root)) continue;
         Shape sh = shape(ref->root);
         if (!sh.known() || (sh.hi + static_cast<int64_t>(sh.var) + need <= static_cast<int64_t>(kMaxPacketOffset) && sh.lo >= 0)) continue;
         found.push_back({&i, a.pointer, *ref, static_cast<int64_t>(a.size)});
