@@ -107,8 +107,12 @@ bool is_opaque_pointer(Value* v) { return opaque_operand(v) && !see_through(v); 
 
 // 0, or an integer made a pointer, plus constant offsets.
 bool constant_address(Value* v) {
-  Value* base = v->stripInBoundsConstantOffsets();
-  if (auto* gep = dyn_cast<GEPOperator>(base)) base = gep->getPointerOperand()->stripInBoundsConstantOffsets();
+  Value* base = v;
+  for (int guard = 0; guard < 16; ++guard) {
+    base = base->stripInBoundsConstantOffsets();
+    if (auto* gep = dyn_cast<GEPOperator>(base)) base = gep->getPointerOperand();
+    else break;
+  }
   if (isa<ConstantPointerNull>(base)) return true;
   if (auto* ce = dyn_cast<ConstantExpr>(base); ce && ce->getOpcode() == Instruction::IntToPtr) return true;
   return false;
@@ -950,15 +954,24 @@ bool Checker::check_null_merges() {
       for (const auto& a : accesses) {
         auto ref = decompose(a.pointer);
         if (!ref) continue;
+        // The merge itself, or the one a variable offset is added to.
+        Value* merge = ref->root;
+        for (int guard = 0; guard < 8; ++guard) {
+          auto* gep = dyn_cast<GetElementPtrInst>(merge);
+          if (!gep) break;
+          auto base = decompose(gep->getPointerOperand());
+          if (!base) break;
+          merge = base->root;
+        }
         bool brings_null = false;
-        if (auto* phi = dyn_cast<PHINode>(ref->root))
+        if (auto* phi = dyn_cast<PHINode>(merge))
           for (Value* in : phi->incoming_values()) brings_null |= isa<ConstantPointerNull>(in);
-        if (auto* sel = dyn_cast<SelectInst>(ref->root))
+        if (auto* sel = dyn_cast<SelectInst>(merge))
           brings_null = isa<ConstantPointerNull>(sel->getTrueValue()) || isa<ConstantPointerNull>(sel->getFalseValue());
-        if (!brings_null || tested_not_null(ref->root, bb)) continue;
+        if (!brings_null || tested_not_null(merge, bb)) continue;
         bool dup = false;
-        for (auto& [at, root] : found) dup |= at == &i && root == ref->root;
-        if (!dup) found.push_back({&i, ref->root});
+        for (auto& [at, root] : found) dup |= at == &i && root == merge;
+        if (!dup) found.push_back({&i, merge});
       }
     }
   if (found.empty()) return false;
@@ -1004,6 +1017,19 @@ bool Checker::split_mixed_selects() {
     Instruction* then_term = nullptr;
     Instruction* else_term = nullptr;
     SplitBlockAndInsertIfThenElse(sel->getCondition(), sel, &then_term, &else_term);
+    // The address each arm computes only for the select goes into its arm:
+    // LLVM computed `value + 8` of a map lookup before the test for 0 that
+    // chose it ("pointer arithmetic on map_value_or_null prohibited").
+    for (auto [arm, term] : {std::pair{sel->getTrueValue(), then_term}, std::pair{sel->getFalseValue(), else_term}}) {
+      std::vector<Instruction*> chain;
+      for (Value* v = arm; chain.size() < 8;) {
+        auto* inst = dyn_cast<Instruction>(v);
+        if (!inst || !inst->hasOneUse() || (!isa<GetElementPtrInst>(inst) && !isa<CastInst>(inst))) break;
+        chain.push_back(inst);
+        v = inst->getOperand(0);
+      }
+      for (auto it = chain.rbegin(); it != chain.rend(); ++it) (*it)->moveBefore(term);
+    }
     BasicBlock* tail = sel->getParent();
     PHINode* phi = PHINode::Create(sel->getType(), 2, "merge", &*tail->begin());
     phi->setDebugLoc(sel->getDebugLoc());
@@ -1436,7 +1462,16 @@ bool Checker::run() {
         int64_t need = ref->offset + static_cast<int64_t>(a.size);
         // Before the region's start, or further than the verifier can follow
         // (no packet is that long): never inside.
-        if (need > static_cast<int64_t>(kMaxPacketOffset) || (data_load(ref->root) == ref->root && ref->offset < 0) ||
+        bool before_start = false;
+        if (ref->offset < 0) {
+          if (data_load(ref->root) == ref->root) {
+            before_start = true;
+          } else {
+            Shape sh = shape(ref->root);
+            before_start = sh.known() ? sh.lo + ref->offset < 0 : ref->offset < -kFarFromRoot;
+          }
+        }
+        if (need > static_cast<int64_t>(kMaxPacketOffset) || before_start ||
             (need > kFarFromRoot && data_load(ref->root) != ref->root && !shape(ref->root).known())) {
           planned_.push_back({&i, ref->root, -1});
           continue;

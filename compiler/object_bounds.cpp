@@ -293,9 +293,26 @@ bool ObjectChecker::add_null_checks() {
         continue;
       }
       memory_accesses(i, accesses);
-      for (const auto& a : accesses)
+      for (const auto& a : accesses) {
         if (auto p = place_of(a.pointer, dl_))
           if (object_at(p->root)->nullable) plan(&i, p->root);
+        // A merge that may bring 0 (a parse-* result, (if c p 0)) and that
+        // no test guards: tested here, before LLVM takes the access through
+        // 0 for undefined behaviour and deletes the path, which the verifier
+        // still follows (it sees the number 0 there).
+        Value* base = a.pointer;
+        for (int guard = 0; guard < 16; ++guard) {
+          base = base->stripPointerCasts();
+          if (auto* gep = dyn_cast<GEPOperator>(base)) base = gep->getPointerOperand();
+          else break;
+        }
+        bool brings_null = false;
+        if (auto* phi = dyn_cast<PHINode>(base))
+          for (Value* in : phi->incoming_values()) brings_null |= isa<ConstantPointerNull>(in);
+        if (auto* sel = dyn_cast<SelectInst>(base))
+          brings_null = isa<ConstantPointerNull>(sel->getTrueValue()) || isa<ConstantPointerNull>(sel->getFalseValue());
+        if (brings_null) plan(&i, base);
+      }
     }
   if (planned.empty()) return false;
   std::vector<BasicBlock*> exits;
