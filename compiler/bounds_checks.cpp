@@ -818,7 +818,7 @@ void Checker::rebase(GetElementPtrInst* gep, const Demand& demand) {
   Value* fails = limit < 0 ? static_cast<Value*>(b.getTrue()) : b.CreateICmpUGT(w, b.getInt64(static_cast<uint64_t>(limit)));
   ShortExits::branch(gep, fails, exits_.exit_for(gep));
   b.SetInsertPoint(gep);
-  Value* p = emit_opaque(b, b.CreateGEP(b.getInt8Ty(), start, w));
+  Value* p = emit_opaque(b, b.CreateGEP(b.getInt8Ty(), start, emit_pinned(b, w)));
   if (low) p = b.CreateGEP(b.getInt8Ty(), p, b.getInt64(static_cast<uint64_t>(-low)));
   gep->replaceAllUsesWith(p);
   gep->eraseFromParent();
@@ -872,7 +872,7 @@ bool Checker::fix_far_merges() {
     Value* fails = b.CreateICmpUGT(w, b.getInt64(static_cast<uint64_t>(static_cast<int64_t>(kMaxPacketOffset) - f.size)));
     ShortExits::branch(f.at, fails, exits[k]);
     b.SetInsertPoint(f.at);
-    Value* p = emit_opaque(b, b.CreateGEP(b.getInt8Ty(), start, w));
+    Value* p = emit_opaque(b, b.CreateGEP(b.getInt8Ty(), start, emit_pinned(b, w)));
     f.at->replaceUsesOfWith(f.pointer, p);
     if (stats_) ++stats_->inserted;
   }

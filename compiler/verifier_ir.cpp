@@ -103,6 +103,14 @@ static int ctx_field_at(const llvm::Value* v, int depth) {
   return static_cast<int>(offset);
 }
 
+llvm::Value* emit_pinned(IRBuilder<>& b, llvm::Value* v) {
+  auto* fty = FunctionType::get(v->getType(), {v->getType()}, false);
+  InlineAsm* barrier = InlineAsm::get(fty, "", "=r,0", /*hasSideEffects=*/true);
+  CallInst* call = b.CreateCall(fty, barrier, {v});
+  call->setDoesNotThrow();
+  return call;
+}
+
 llvm::Value* emit_opaque(IRBuilder<>& b, llvm::Value* v) {
   auto* fty = FunctionType::get(v->getType(), {v->getType()}, false);
   InlineAsm* barrier = InlineAsm::get(fty, "", "=r,0", /*hasSideEffects=*/false);

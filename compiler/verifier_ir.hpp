@@ -62,6 +62,11 @@ int ctx_field(const llvm::Value* v);
 // the result cannot be folded away from what LLVM knows of `v`, and the
 // result is one register that the comparison and every use share.
 llvm::Value* emit_opaque(llvm::IRBuilder<>& b, llvm::Value* v);
+// The same barrier, marked as having side effects: nothing moves it, or what
+// uses its result, above the branch it follows (a checked offset must not be
+// added to a packet pointer before its check: the code generator hoisted
+// that addition out of a loop, above the check inside it).
+llvm::Value* emit_pinned(llvm::IRBuilder<>& b, llvm::Value* v);
 // The operand of an emit_opaque or llvm.bpf.passthrough, or nullptr.
 llvm::Value* opaque_operand(const llvm::Value* v);
 
