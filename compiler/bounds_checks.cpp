@@ -103,6 +103,40 @@ Value* as_pointer(IRBuilder<>& b, Value* root) {
   return b.CreateIntToPtr(b.CreateZExt(root, b.getInt64Ty()), PointerType::getUnqual(b.getContext()));
 }
 
+// Calls `leaf(cmp, holds)` for each comparison that `cond` being `truth`
+// implies, with whether it holds: through and/or (as instructions or as the
+// selects SimplifyCFG makes: `select a, true, b` is a || b, `select a, b,
+// false` is a && b), negation (xor 1), freeze and the barriers. Only what is
+// implied counts: a|b false gives both false, a&b true both true.
+template <class Leaf>
+void for_implied_comparisons(Value* cond, bool truth, Leaf&& leaf, int depth = 0) {
+  if (depth > 8) return;
+  if (auto* fr = dyn_cast<FreezeInst>(cond)) return for_implied_comparisons(fr->getOperand(0), truth, leaf, depth + 1);
+  if (Value* inner = opaque_operand(cond)) return for_implied_comparisons(inner, truth, leaf, depth + 1);
+  if (auto* bin = dyn_cast<BinaryOperator>(cond)) {
+    if (bin->getOpcode() == Instruction::Xor)
+      if (auto* c = dyn_cast<ConstantInt>(bin->getOperand(1)); c && c->isOne())
+        return for_implied_comparisons(bin->getOperand(0), !truth, leaf, depth + 1);
+    if ((bin->getOpcode() == Instruction::Or && !truth) || (bin->getOpcode() == Instruction::And && truth)) {
+      for_implied_comparisons(bin->getOperand(0), truth, leaf, depth + 1);
+      for_implied_comparisons(bin->getOperand(1), truth, leaf, depth + 1);
+    }
+    return;
+  }
+  if (auto* sel = dyn_cast<SelectInst>(cond)) {
+    auto* t = dyn_cast<ConstantInt>(sel->getTrueValue());
+    auto* f = dyn_cast<ConstantInt>(sel->getFalseValue());
+    bool is_or = t && t->isOne();
+    bool is_and = f && f->isZero();
+    if ((is_or && !truth) || (is_and && truth)) {
+      for_implied_comparisons(sel->getCondition(), truth, leaf, depth + 1);
+      for_implied_comparisons(is_or ? sel->getFalseValue() : sel->getTrueValue(), truth, leaf, depth + 1);
+    }
+    return;
+  }
+  if (auto* cmp = dyn_cast<ICmpInst>(cond)) leaf(cmp, truth);
+}
+
 bool is_opaque_pointer(Value* v) { return opaque_operand(v) && !see_through(v); }
 
 // 0, or an integer made a pointer, plus constant offsets.
@@ -353,65 +387,39 @@ void Checker::rewrite_length_checks() {
   }
 }
 
-// What a branch condition being `truth` says about packet pointers: an icmp
-// of a packet pointer against data_end, possibly inside and/or (as
-// instructions or as the selects SimplifyCFG makes), negations, freeze, or
-// the BPF backend's passthrough marker.
+// What a branch condition being `truth` says about packet pointers: the
+// comparisons of a packet pointer against data_end it implies
+// (for_implied_comparisons).
 void Checker::facts_from_condition(Value* cond, bool truth, std::vector<std::pair<Value*, int64_t>>& out, int depth) {
-  if (depth > 8) return;
-  if (auto* fr = dyn_cast<FreezeInst>(cond)) return facts_from_condition(fr->getOperand(0), truth, out, depth + 1);
-  if (Value* inner = opaque_operand(cond)) return facts_from_condition(inner, truth, out, depth + 1);
-  if (auto* bin = dyn_cast<BinaryOperator>(cond)) {
-    if (bin->getOpcode() == Instruction::Xor)
-      if (auto* c = dyn_cast<ConstantInt>(bin->getOperand(1)); c && c->isOne())
-        return facts_from_condition(bin->getOperand(0), !truth, out, depth + 1);
-    // a|b false: both false. a&b true: both true.
-    if ((bin->getOpcode() == Instruction::Or && !truth) || (bin->getOpcode() == Instruction::And && truth)) {
-      facts_from_condition(bin->getOperand(0), truth, out, depth + 1);
-      facts_from_condition(bin->getOperand(1), truth, out, depth + 1);
+  for_implied_comparisons(cond, truth, [&](ICmpInst* cmp, bool holds) {
+    Value* a = cmp->getOperand(0);
+    Value* b = cmp->getOperand(1);
+    CmpInst::Predicate pred = cmp->getPredicate();
+    if (is_packet_end(a)) {
+      std::swap(a, b);
+      pred = CmpInst::getSwappedPredicate(pred);
     }
-    return;
-  }
-  if (auto* sel = dyn_cast<SelectInst>(cond)) {
-    auto* t = dyn_cast<ConstantInt>(sel->getTrueValue());
-    auto* f = dyn_cast<ConstantInt>(sel->getFalseValue());
-    bool is_or = t && t->isOne();     // select a, true, b  ==  a || b
-    bool is_and = f && f->isZero();   // select a, b, false ==  a && b
-    if ((is_or && !truth) || (is_and && truth)) {
-      facts_from_condition(sel->getCondition(), truth, out, depth + 1);
-      facts_from_condition(is_or ? sel->getFalseValue() : sel->getTrueValue(), truth, out, depth + 1);
+    if (!is_packet_end(b)) return;
+    auto ref = decompose(a);
+    if (!ref) return;
+    if (!holds) pred = CmpInst::getInversePredicate(pred);
+    // Now `ref + off (pred) end` holds.
+    int64_t bytes;
+    switch (pred) {
+      case CmpInst::ICMP_ULE: bytes = ref->offset; break;      // ptr <= end
+      case CmpInst::ICMP_ULT: bytes = ref->offset + 1; break;  // ptr < end
+      default: return;
     }
-    return;
-  }
-  auto* cmp = dyn_cast<ICmpInst>(cond);
-  if (!cmp) return;
-  Value* a = cmp->getOperand(0);
-  Value* b = cmp->getOperand(1);
-  CmpInst::Predicate pred = cmp->getPredicate();
-  if (is_packet_end(a)) {
-    std::swap(a, b);
-    pred = CmpInst::getSwappedPredicate(pred);
-  }
-  if (!is_packet_end(b)) return;
-  auto ref = decompose(a);
-  if (!ref) return;
-  if (!truth) pred = CmpInst::getInversePredicate(pred);
-  // Now `ref + off (pred) end` holds.
-  int64_t bytes;
-  switch (pred) {
-    case CmpInst::ICMP_ULE: bytes = ref->offset; break;      // ptr <= end
-    case CmpInst::ICMP_ULT: bytes = ref->offset + 1; break;  // ptr < end
-    default: return;
-  }
-  // The verifier learns nothing from a comparison of a pointer more than
-  // 0xffff past its start (find_good_pkt_pointers): neither does the model.
-  if (bytes < 0 || ref->offset > static_cast<int64_t>(kMaxPacketOffset)) return;
-  // The same limit on the register's whole offset: a root that is itself
-  // up to N bytes past the start (a parse-* result) leaves 0xffff - N.
-  Shape sh = shape(ref->root);
-  if (sh.known() && sh.hi + static_cast<int64_t>(sh.var) + ref->offset > static_cast<int64_t>(kMaxPacketOffset)) return;
-  if (!sh.known() && ref->offset > kFarFromRoot) return;  // where the root is, unknown: see kFarFromRoot
-  out.push_back({ref->root, bytes});
+    // The verifier learns nothing from a comparison of a pointer more than
+    // 0xffff past its start (find_good_pkt_pointers): neither does the model.
+    if (bytes < 0 || ref->offset > static_cast<int64_t>(kMaxPacketOffset)) return;
+    // The same limit on the register's whole offset: a root that is itself
+    // up to N bytes past the start (a parse-* result) leaves 0xffff - N.
+    Shape sh = shape(ref->root);
+    if (sh.known() && sh.hi + static_cast<int64_t>(sh.var) + ref->offset > static_cast<int64_t>(kMaxPacketOffset)) return;
+    if (!sh.known() && ref->offset > kFarFromRoot) return;  // where the root is, unknown: see kFarFromRoot
+    out.push_back({ref->root, bytes});
+  }, depth);
 }
 
 void Checker::collect_edge_facts() {
@@ -881,41 +889,17 @@ bool Checker::fix_far_merges() {
   return true;
 }
 
-// The pointers a branch condition being `truth` says are not 0: `p != 0`
-// (through the same and/or, select, negation and barrier shapes as
-// facts_from_condition), as roots.
+// The pointers a branch condition being `truth` says are not 0: the
+// `p != 0` it implies (for_implied_comparisons), as roots.
 void Checker::not_null_from_condition(Value* cond, bool truth, std::vector<Value*>& out, int depth) {
-  if (depth > 8) return;
-  if (auto* fr = dyn_cast<FreezeInst>(cond)) return not_null_from_condition(fr->getOperand(0), truth, out, depth + 1);
-  if (Value* inner = opaque_operand(cond)) return not_null_from_condition(inner, truth, out, depth + 1);
-  if (auto* bin = dyn_cast<BinaryOperator>(cond)) {
-    if (bin->getOpcode() == Instruction::Xor)
-      if (auto* c = dyn_cast<ConstantInt>(bin->getOperand(1)); c && c->isOne())
-        return not_null_from_condition(bin->getOperand(0), !truth, out, depth + 1);
-    if ((bin->getOpcode() == Instruction::Or && !truth) || (bin->getOpcode() == Instruction::And && truth)) {
-      not_null_from_condition(bin->getOperand(0), truth, out, depth + 1);
-      not_null_from_condition(bin->getOperand(1), truth, out, depth + 1);
-    }
-    return;
-  }
-  if (auto* sel = dyn_cast<SelectInst>(cond)) {
-    auto* t = dyn_cast<ConstantInt>(sel->getTrueValue());
-    auto* f = dyn_cast<ConstantInt>(sel->getFalseValue());
-    bool is_or = t && t->isOne();
-    bool is_and = f && f->isZero();
-    if ((is_or && !truth) || (is_and && truth)) {
-      not_null_from_condition(sel->getCondition(), truth, out, depth + 1);
-      not_null_from_condition(is_or ? sel->getFalseValue() : sel->getTrueValue(), truth, out, depth + 1);
-    }
-    return;
-  }
-  auto* cmp = dyn_cast<ICmpInst>(cond);
-  if (!cmp || !cmp->isEquality()) return;
-  Value* p = isa<ConstantPointerNull>(cmp->getOperand(1)) ? cmp->getOperand(0) : isa<ConstantPointerNull>(cmp->getOperand(0)) ? cmp->getOperand(1) : nullptr;
-  if (!p) return;
-  // ne true or eq false: not 0.
-  if ((cmp->getPredicate() == CmpInst::ICMP_NE) != truth) return;
-  if (auto ref = decompose(p); ref && ref->offset == 0) out.push_back(ref->root);
+  for_implied_comparisons(cond, truth, [&](ICmpInst* cmp, bool holds) {
+    if (!cmp->isEquality()) return;
+    Value* p = isa<ConstantPointerNull>(cmp->getOperand(1)) ? cmp->getOperand(0) : isa<ConstantPointerNull>(cmp->getOperand(0)) ? cmp->getOperand(1) : nullptr;
+    if (!p) return;
+    // ne true or eq false: not 0.
+    if ((cmp->getPredicate() == CmpInst::ICMP_NE) != holds) return;
+    if (auto ref = decompose(p); ref && ref->offset == 0) out.push_back(ref->root);
+  }, depth);
 }
 
 // Whether a test for 0 reaches `bb` only by the edge on which `root` is not 0.
@@ -963,12 +947,7 @@ bool Checker::check_null_merges() {
           if (!base) break;
           merge = base->root;
         }
-        bool brings_null = false;
-        if (auto* phi = dyn_cast<PHINode>(merge))
-          for (Value* in : phi->incoming_values()) brings_null |= isa<ConstantPointerNull>(in);
-        if (auto* sel = dyn_cast<SelectInst>(merge))
-          brings_null = isa<ConstantPointerNull>(sel->getTrueValue()) || isa<ConstantPointerNull>(sel->getFalseValue());
-        if (!brings_null || tested_not_null(merge, bb)) continue;
+        if (!merges_null(merge) || tested_not_null(merge, bb)) continue;
         bool dup = false;
         for (auto& [at, root] : found) dup |= at == &i && root == merge;
         if (!dup) found.push_back({&i, merge});

@@ -306,12 +306,7 @@ bool ObjectChecker::add_null_checks() {
           if (auto* gep = dyn_cast<GEPOperator>(base)) base = gep->getPointerOperand();
           else break;
         }
-        bool brings_null = false;
-        if (auto* phi = dyn_cast<PHINode>(base))
-          for (Value* in : phi->incoming_values()) brings_null |= isa<ConstantPointerNull>(in);
-        if (auto* sel = dyn_cast<SelectInst>(base))
-          brings_null = isa<ConstantPointerNull>(sel->getTrueValue()) || isa<ConstantPointerNull>(sel->getFalseValue());
-        if (brings_null) plan(&i, base);
+        if (merges_null(base)) plan(&i, base);
       }
     }
   if (planned.empty()) return false;

@@ -14,25 +14,19 @@ using namespace llvm;
 
 namespace {
 
-// `p == null` / `p != null` on a pointer (or its integer).
-bool is_pointer_zero_test(Value* v) {
+// What `x == 0` / `x != 0` tests, or nullptr.
+Value* zero_tested(Value* v) {
   auto* cmp = dyn_cast<ICmpInst>(v);
-  if (!cmp || !cmp->isEquality()) return false;
-  Value* a = cmp->getOperand(0);
-  Value* b = cmp->getOperand(1);
-  auto zero = [](Value* x) { return isa<ConstantPointerNull>(x) || (isa<ConstantInt>(x) && cast<ConstantInt>(x)->isZero()); };
-  if (zero(a)) std::swap(a, b);
-  if (!zero(b)) return false;
-  if (a->getType()->isPointerTy()) return true;
-  return isa<PtrToIntInst>(a);
+  if (!cmp || !cmp->isEquality()) return nullptr;
+  for (unsigned k : {0u, 1u})
+    if (auto* c = dyn_cast<Constant>(cmp->getOperand(1 - k)); c && c->isNullValue()) return cmp->getOperand(k);
+  return nullptr;
 }
 
-// `x == 0` / `x != 0` on anything.
-bool is_zero_test(Value* v) {
-  auto* cmp = dyn_cast<ICmpInst>(v);
-  if (!cmp || !cmp->isEquality()) return false;
-  auto zero = [](Value* x) { return isa<ConstantPointerNull>(x) || (isa<ConstantInt>(x) && cast<ConstantInt>(x)->isZero()); };
-  return zero(cmp->getOperand(0)) || zero(cmp->getOperand(1));
+// `p == null` / `p != null` on a pointer (or its integer).
+bool is_pointer_zero_test(Value* v) {
+  Value* x = zero_tested(v);
+  return x && (x->getType()->isPointerTy() || isa<PtrToIntInst>(x));
 }
 
 // The two conditions an i1 combination (and, or, or a logical select) joins
@@ -89,7 +83,7 @@ PreservedAnalyses PointerTestsPass::run(Function& f, FunctionAnalysisManager&) {
     for (Instruction& i : bb)
       if (auto ops = combined_operands(i); ops.size() == 2) {
         // Only two tests for 0 fold into one OR (the DAG's and/or of setcc).
-        if (!is_zero_test(i.getOperand(ops[0])) || !is_zero_test(i.getOperand(ops[1]))) continue;
+        if (!zero_tested(i.getOperand(ops[0])) || !zero_tested(i.getOperand(ops[1]))) continue;
         for (unsigned k : ops)
           if (is_pointer_zero_test(i.getOperand(k))) uses.push_back({&i, k});
       }

@@ -121,6 +121,14 @@ llvm::Value* emit_opaque(IRBuilder<>& b, llvm::Value* v) {
   return call;
 }
 
+bool merges_null(const llvm::Value* v) {
+  if (auto* phi = dyn_cast<PHINode>(v))
+    return llvm::any_of(phi->incoming_values(), [](const llvm::Value* in) { return isa<ConstantPointerNull>(in); });
+  if (auto* sel = dyn_cast<SelectInst>(v))
+    return isa<ConstantPointerNull>(sel->getTrueValue()) || isa<ConstantPointerNull>(sel->getFalseValue());
+  return false;
+}
+
 llvm::Value* opaque_operand(const llvm::Value* v) {
   auto* call = dyn_cast<CallInst>(v);
   if (!call) return nullptr;

@@ -67,6 +67,9 @@ llvm::Value* emit_opaque(llvm::IRBuilder<>& b, llvm::Value* v);
 // added to a packet pointer before its check: the code generator hoisted
 // that addition out of a loop, above the check inside it).
 llvm::Value* emit_pinned(llvm::IRBuilder<>& b, llvm::Value* v);
+// Whether `v` is a phi or select with 0 among the pointers it merges (a
+// parse-* result, `(if c p 0)`).
+bool merges_null(const llvm::Value* v);
 // The operand of an emit_opaque or llvm.bpf.passthrough, or nullptr.
 llvm::Value* opaque_operand(const llvm::Value* v);
 
