@@ -199,7 +199,6 @@ class Checker {
   void rewrite_length_checks();
   void collect_edge_facts();
   bool fold_implied_comparisons();
-  bool detach_from_beyond_edges();
   bool fold_decided_selects();
   bool clamp_far_constants();
   bool fix_far_merges();
@@ -1326,77 +1325,6 @@ bool Checker::fold_decided_selects() {
   return changed;
 }
 
-// Where a comparison finds a pointer past data_end (`p + N > end` true), the
-// verifier marks that register "beyond the end" and refuses every access
-// through it afterwards ("R1 offset is outside of the packet"), also on
-// paths the program's other checks make impossible, which it explores all
-// the same. LLVM reuses one register for `data + 14` in a parse that failed
-// and in a later read of byte 14 that another check proved: such an access
-// is rebuilt from its root through a barrier, a register of its own.
-bool Checker::detach_from_beyond_edges() {
-  struct Beyond {
-    Value* pointer;
-    BasicBlock* to;
-  };
-  std::vector<Beyond> beyond;
-  for (BasicBlock& bb : f_) {
-    auto* br = dyn_cast<BranchInst>(bb.getTerminator());
-    if (!br || !br->isConditional()) continue;
-    auto* cmp = dyn_cast<ICmpInst>(br->getCondition());
-    if (!cmp) continue;
-    Value* a = cmp->getOperand(0);
-    Value* b = cmp->getOperand(1);
-    CmpInst::Predicate pred = cmp->getPredicate();
-    if (is_packet_end(a)) {
-      std::swap(a, b);
-      pred = CmpInst::getSwappedPredicate(pred);
-    }
-    if (!is_packet_end(b) || !a->getType()->isPointerTy()) continue;
-    int edge;  // the successor on which `a` is at or past the end
-    switch (pred) {
-      case CmpInst::ICMP_UGT: case CmpInst::ICMP_UGE: case CmpInst::ICMP_EQ: edge = 0; break;
-      case CmpInst::ICMP_ULE: case CmpInst::ICMP_ULT: case CmpInst::ICMP_NE: edge = 1; break;
-      default: continue;
-    }
-    beyond.push_back({a, br->getSuccessor(static_cast<unsigned>(edge))});
-  }
-  if (beyond.empty()) return false;
-  bool changed = false;
-  std::vector<MemoryAccess> accesses;
-  std::vector<Instruction*> insts;
-  for (BasicBlock& bb : f_)
-    for (Instruction& i : bb) insts.push_back(&i);
-  for (Instruction* i : insts) {
-    memory_accesses(*i, accesses);
-    for (const auto& a : accesses) {
-      auto ref = decompose(a.pointer);
-      if (!ref) continue;
-      // The values the access's address is built from, up to its root.
-      SmallPtrSet<Value*, 8> chain;
-      for (Value* v = a.pointer; v;) {
-        chain.insert(v);
-        if (v == ref->root) break;
-        if (auto* gep = dyn_cast<GEPOperator>(v)) v = gep->getPointerOperand();
-        else if (Value* inner = see_through(v)) v = inner;
-        else break;
-      }
-      bool marked = false;
-      for (const auto& e : beyond)
-        if (chain.count(e.pointer) && e.pointer != ref->root &&
-            (e.to == i->getParent() || path_between(e.to, i->getParent(), nullptr)))
-          marked = true;
-      if (!marked) continue;
-      IRBuilder<> b(i);
-      b.SetCurrentDebugLocation(i->getDebugLoc());
-      Value* base = emit_opaque(b, as_pointer(b, ref->root));
-      Value* fresh = b.CreateInBoundsGEP(b.getInt8Ty(), base, b.getInt64(static_cast<uint64_t>(ref->offset)));
-      i->replaceUsesOfWith(a.pointer, fresh);
-      changed = true;
-    }
-  }
-  return changed;
-}
-
 bool Checker::run() {
   for (BasicBlock& bb : f_)
     for (Instruction& i : bb)
@@ -1472,7 +1400,7 @@ bool Checker::run() {
       }
     }
   }
-  if (planned_.empty()) return detach_from_beyond_edges() || changed_;
+  if (planned_.empty()) return changed_;
   // Each check's exit is chosen on the CFG as it is, before any is inserted.
   std::vector<BasicBlock*> exits;
   for (const auto& check : planned_) exits.push_back(exits_.exit_for(check.at));
@@ -1487,7 +1415,6 @@ bool Checker::run() {
   facts_.clear();
   collect_edge_facts();
   fold_implied_comparisons();
-  detach_from_beyond_edges();
   return true;
 }
 

@@ -20,11 +20,14 @@
 #include <llvm/Transforms/Scalar/JumpThreading.h>
 #include <llvm/Transforms/Scalar/SimplifyCFG.h>
 
+#include "beyond_end_copies.hpp"
+#include "endless_loops.hpp"
 #include "narrow_masks.hpp"
 #include "object_bounds.hpp"
 #include "pointer_tests.hpp"
 #include "ringbuf_leaks.hpp"
 #include "return_blocks_last.hpp"
+#include "stack_alignment.hpp"
 #include "strip_passthroughs.hpp"
 #include <llvm/Transforms/Scalar/SROA.h>
 #include <llvm/Transforms/Utils/Mem2Reg.h>
@@ -119,6 +122,7 @@ void ObjectEmitter::optimize(llvm::Module& module, int opt_level, BoundsCheckSta
     // nothing else.
     llvm::FunctionPassManager fpm;
     fpm.addPass(llvm::PromotePass());
+    fpm.addPass(StackAlignmentPass());
     fpm.addPass(ObjectBoundsPass(stats));
     fpm.addPass(RingbufLeaksPass());
     fpm.addPass(llvm::EarlyCSEPass());
@@ -127,6 +131,8 @@ void ObjectEmitter::optimize(llvm::Module& module, int opt_level, BoundsCheckSta
     fpm.addPass(llvm::ADCEPass());
     bounds_and_counters(fpm);
     fpm.addPass(PointerTestsPass());
+    fpm.addPass(BeyondEndCopiesPass());
+    fpm.addPass(EndlessLoopsPass());
     fpm.addPass(ReturnBlocksLastPass());
     mpm.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(fpm)));
   } else {
@@ -140,6 +146,7 @@ void ObjectEmitter::optimize(llvm::Module& module, int opt_level, BoundsCheckSta
     pb.registerPipelineStartEPCallback([stats](llvm::ModulePassManager& mpm, llvm::OptimizationLevel) {
       llvm::FunctionPassManager fpm;
       fpm.addPass(llvm::PromotePass());
+      fpm.addPass(StackAlignmentPass());
       fpm.addPass(ObjectBoundsPass(stats));
       fpm.addPass(RingbufLeaksPass());
       mpm.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(fpm)));
@@ -159,6 +166,9 @@ void ObjectEmitter::optimize(llvm::Module& module, int opt_level, BoundsCheckSta
       fpm.addPass(StripPassthroughsPass());
       fpm.addPass(llvm::SimplifyCFGPass());
       fpm.addPass(PointerTestsPass());
+      fpm.addPass(BeyondEndCopiesPass());
+      fpm.addPass(EndlessLoopsPass());
+      fpm.addPass(StackAlignmentPass());
       fpm.addPass(ReturnBlocksLastPass());
       last.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(fpm)));
     });

@@ -1,6 +1,7 @@
 #include "short_exits.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/IRBuilder.h>
@@ -14,17 +15,60 @@ using namespace llvm;
 
 namespace {
 
+// The value under phis of one incoming value (LCSSA's, after a loop).
+Value* through_single_phis(Value* v) {
+  for (int guard = 0; guard < 16; ++guard) {
+    auto* phi = dyn_cast<PHINode>(v);
+    if (!phi || phi->getNumIncomingValues() != 1) break;
+    v = phi->getIncomingValue(0);
+  }
+  return v;
+}
+
+// The predicate of `cmp` if it is `v == null` / `v != null`, else nothing.
+std::optional<CmpInst::Predicate> null_test_of(Value* cond, Value* v) {
+  auto* cmp = dyn_cast<ICmpInst>(through_single_phis(cond));
+  if (!cmp || !cmp->isEquality()) return std::nullopt;
+  unsigned k = isa<ConstantPointerNull>(cmp->getOperand(1)) ? 0 : 1;
+  if (!isa<ConstantPointerNull>(cmp->getOperand(1 - k)) || through_single_phis(cmp->getOperand(k)) != v) return std::nullopt;
+  return cmp->getPredicate();
+}
+
 // Whether a branch on `r == null` / `r != null` takes, towards `where`, only
-// the edge on which `r` is not null.
+// the edge on which `r` is not null. The test and the branch may be apart,
+// through the phis of one value that LCSSA puts after a loop.
 bool known_not_null(DominatorTree& dt, CallInst* r, Instruction* where) {
-  for (User* u : r->users()) {
-    auto* cmp = dyn_cast<ICmpInst>(u);
-    if (!cmp || !cmp->isEquality() || !isa<ConstantPointerNull>(cmp->getOperand(cmp->getOperand(0) == r ? 1 : 0))) continue;
-    for (User* cu : cmp->users()) {
-      auto* br = dyn_cast<BranchInst>(cu);
+  for (BasicBlock& bb : *r->getFunction()) {
+    auto* br = dyn_cast<BranchInst>(bb.getTerminator());
+    if (!br || !br->isConditional() || br->getSuccessor(0) == br->getSuccessor(1)) continue;
+    auto pred = null_test_of(br->getCondition(), r);
+    if (!pred) continue;
+    // eq: the false edge is not null; ne: the true edge.
+    unsigned edge = *pred == CmpInst::ICMP_EQ ? 1 : 0;
+    if (dt.dominates(BasicBlockEdge(br->getParent(), br->getSuccessor(edge)), where->getParent())) return true;
+  }
+  return false;
+}
+
+// Whether a branch on a phi of tests, each testing the incoming record of
+// `phi` by the same edge, takes towards `where` only the not-null edge: a
+// loop whose with-ringbuf's reservation LLVM rotated into the loop's latch
+// tests the merge of the reservations through a merge of the tests.
+bool merged_test_not_null(PHINode* phi, DominatorTree& dt, Instruction* where) {
+  for (PHINode& cond : phi->getParent()->phis()) {
+    if (!cond.getType()->isIntegerTy(1) || cond.getNumIncomingValues() != phi->getNumIncomingValues()) continue;
+    std::optional<CmpInst::Predicate> pred;
+    bool matches = true;
+    for (unsigned k = 0; k < phi->getNumIncomingValues() && matches; ++k) {
+      auto p = null_test_of(cond.getIncomingValueForBlock(phi->getIncomingBlock(k)), through_single_phis(phi->getIncomingValue(k)));
+      matches = p && (!pred || *pred == *p);
+      pred = p;
+    }
+    if (!matches || !pred) continue;
+    for (User* u : cond.users()) {
+      auto* br = dyn_cast<BranchInst>(u);
       if (!br || !br->isConditional() || br->getSuccessor(0) == br->getSuccessor(1)) continue;
-      // eq: the false edge is not null; ne: the true edge.
-      unsigned edge = cmp->getPredicate() == CmpInst::ICMP_EQ ? 1 : 0;
+      unsigned edge = *pred == CmpInst::ICMP_EQ ? 1 : 0;
       if (dt.dominates(BasicBlockEdge(br->getParent(), br->getSuccessor(edge)), where->getParent())) return true;
     }
   }
@@ -32,21 +76,18 @@ bool known_not_null(DominatorTree& dt, CallInst* r, Instruction* where) {
 }
 
 // A phi of reservations (a with-ringbuf in an unrolled loop gives one per
-// iteration), each not null on the edge it comes in by.
+// iteration), each not null on the edge it comes in by: the block it comes
+// from runs only after that reservation's test found it not null; or the
+// merge tested as a merge (merged_test_not_null).
 bool merges_reservations(PHINode* phi, DominatorTree& dt, Instruction* where) {
   if (!dt.dominates(phi, where)) return false;
+  bool each_tested = true;
   for (unsigned k = 0; k < phi->getNumIncomingValues(); ++k) {
-    auto* r = dyn_cast<CallInst>(phi->getIncomingValue(k));
+    auto* r = dyn_cast<CallInst>(through_single_phis(phi->getIncomingValue(k)));
     if (!r || helper_id(*r) != kHelperRingbufReserve) return false;
-    auto* br = dyn_cast<BranchInst>(phi->getIncomingBlock(k)->getTerminator());
-    auto* cmp = br && br->isConditional() ? dyn_cast<ICmpInst>(br->getCondition()) : nullptr;
-    if (!cmp || !cmp->isEquality() || (cmp->getOperand(0) != r && cmp->getOperand(1) != r) ||
-        !isa<ConstantPointerNull>(cmp->getOperand(cmp->getOperand(0) == r ? 1 : 0)))
-      return false;
-    unsigned not_null = cmp->getPredicate() == CmpInst::ICMP_EQ ? 1 : 0;
-    if (br->getSuccessor(not_null) != phi->getParent() || br->getSuccessor(1 - not_null) == phi->getParent()) return false;
+    if (!known_not_null(dt, r, phi->getIncomingBlock(k)->getTerminator())) each_tested = false;
   }
-  return true;
+  return each_tested || merged_test_not_null(phi, dt, where);
 }
 
 }  // namespace
@@ -60,7 +101,7 @@ std::vector<Instruction*> ShortExits::held(Instruction* where) {
         int id = helper_id(*call);
         if (id == kHelperRingbufReserve && dt_.dominates(call, where) && known_not_null(dt_, call, where)) records.push_back(call);
         else if (id == kHelperRingbufSubmit || id == kHelperRingbufDiscard) releases.push_back(call);
-      } else if (auto* phi = dyn_cast<PHINode>(&i); phi && phi->getType()->isPointerTy() && merges_reservations(phi, dt_, where)) {
+      } else if (auto* phi = dyn_cast<PHINode>(&i); phi && phi->getNumIncomingValues() > 1 && phi->getType()->isPointerTy() && merges_reservations(phi, dt_, where)) {
         records.push_back(phi);
       }
     }
@@ -79,10 +120,10 @@ std::vector<Instruction*> ShortExits::held(Instruction* where) {
   for (Instruction* r : records) {
     bool released = false;
     for (CallInst* rel : releases) {
-      Value* arg = rel->getArgOperand(0)->stripPointerCasts();
+      Value* arg = through_single_phis(rel->getArgOperand(0)->stripPointerCasts());
       bool same = arg == r;
       if (auto* phi = dyn_cast<PHINode>(r))
-        for (Value* in : phi->incoming_values()) same |= arg == in;
+        for (Value* in : phi->incoming_values()) same |= arg == through_single_phis(in);
       released |= same && dt_.dominates(rel, where);
     }
     if (!released) out.push_back(r);

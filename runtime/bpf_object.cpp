@@ -153,13 +153,14 @@ bool BpfObject::load(RuntimeError& error) {
     return true;
   }
   err = -err;
-  // Which program failed: the one whose log has text and no fd.
+  // Which program failed: the last one with a log and no fd. libbpf loads
+  // the programs in order and stops at the first the kernel refuses (closing
+  // those loaded before it); with a verbose log those have logs too.
   failed_program_.clear();
   for (bpf_program* p : programs()) {
     if (bpf_program__fd(p) >= 0) continue;
     std::string log = verifier_log(bpf_program__name(p));
     if (!log.empty() || failed_program_.empty()) failed_program_ = bpf_program__name(p);
-    if (!log.empty()) break;
   }
   std::string log = failed_program_.empty() ? std::string() : verifier_log(failed_program_);
   error.error = err;

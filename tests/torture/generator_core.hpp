@@ -17,10 +17,16 @@
 
 namespace whistler::torture {
 
+// Loop sizes the verifier follows within its 1,000,000 instructions (see
+// statement_dotimes, statement_setf_pointer, statement_checksum).
+constexpr int kMaxLoopTrips = 12;     // the body of nested loops, in all
+constexpr int kMaxTripsBranchy = 4;   // a body that moves a packet pointer or has a loop of its own
+
 // Where in the program a form is being written.
 struct Context {
   int depth = 0;             // statement nesting
   int loop_depth = 0;        // inside dotimes / loop bodies
+  int loop_trips = 1;        // how often the enclosing loops run this body, together
   int ringbuf_depth = 0;     // inside with-ringbuf bodies
   // A defun body. (return V) there still leaves the PROGRAM with V as its
   // action (the function is inlined); (return-from NAME V) leaves the defun.
