@@ -147,7 +147,17 @@ PreservedAnalyses BeyondEndCopiesPass::run(Function& f, FunctionAnalysisManager&
       if (marked_edge < 0) continue;
       std::vector<MarkedFrom> marks;
       marked_places(cmp, cmp, marked_edge == 0, marks);
-      bool needed = llvm::any_of(marks, [&](const MarkedFrom& m) { return used_after_mark(p, m); });
+      // The register compared is also that of what p is made from without
+      // arithmetic: `data + 0` (the length check `(> (- end data) 0)`
+      // rewritten), a cast, a copy.
+      Value* same = p;
+      for (int guard = 0; guard < 16; ++guard) {
+        if (auto* gep = dyn_cast<GetElementPtrInst>(same); gep && gep->hasAllZeroIndices()) same = gep->getPointerOperand();
+        else if (auto* cast = dyn_cast<CastInst>(same); cast && cast->getOperand(0)->getType()->isPointerTy()) same = cast->getOperand(0);
+        else if (Value* inner = opaque_operand(same); inner && !is_side_effect_barrier(same)) same = inner;
+        else break;
+      }
+      bool needed = llvm::any_of(marks, [&](const MarkedFrom& m) { return used_after_mark(same, m); });
       if (needed) found.push_back({cmp, k});
     }
   for (auto [cmp, k] : found) {

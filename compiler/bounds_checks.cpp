@@ -228,6 +228,7 @@ class Checker {
   Shape shape(Value* root);
   Value* variable_offset(GetElementPtrInst* gep, IRBuilder<>* b);
   bool verifiable(GetElementPtrInst* gep, const Demand& demand);
+  bool merge_web_shape(Value* root, Shape& out);
   void rebase(GetElementPtrInst* gep, const Demand& demand);
   Value* region_start(IRBuilder<>& b);
   void reset_memos() {
@@ -406,7 +407,13 @@ void Checker::facts_from_condition(Value* cond, bool truth, std::vector<std::pai
     int64_t bytes;
     switch (pred) {
       case CmpInst::ICMP_ULE: bytes = ref->offset; break;      // ptr <= end
-      case CmpInst::ICMP_ULT: bytes = ref->offset + 1; break;  // ptr < end
+      // ptr < end. The verifier takes nothing from it for a register at
+      // offset 0 (find_good_pkt_pointers: `data < end` gives no range), the
+      // form `(> (- end data) 0)` has once its length is rewritten.
+      case CmpInst::ICMP_ULT:
+        if (ref->offset == 0) return;
+        bytes = ref->offset + 1;
+        break;
       default: return;
     }
     // The verifier learns nothing from a comparison of a pointer more than
@@ -727,6 +734,59 @@ VariablePart variable_part(GetElementPtrInst* gep, const DataLayout& dl) {
 
 }  // namespace
 
+// Merges that take each other unchanged round a loop (a loop's phi, and the
+// phi of its body that keeps it or sets it anew) are one value: the merge of
+// what comes into them from outside. Without this the cycle made the shape
+// unknown, and an access at a negative offset from such a merge got a check
+// the verifier cannot use instead of the short-packet exit. A merge that
+// steps round the loop (`p = p + 1`) brings itself at an offset: unknown.
+// False when `root` is on no such cycle.
+bool Checker::merge_web_shape(Value* root, Shape& out) {
+  auto is_merge = [](Value* v) { return isa<PHINode>(v) || isa<SelectInst>(v); };
+  // The merges reachable through unchanged merge links, and the links.
+  std::vector<Value*> order{root};
+  DenseMap<Value*, std::vector<Value*>> links;
+  SmallPtrSet<Value*, 8> seen{root};
+  bool self_link = false;
+  for (size_t k = 0; k < order.size() && order.size() < 64; ++k)
+    for (Value* in : sources(order[k])) {
+      auto ref = decompose(in);
+      if (!ref || ref->offset != 0 || !is_merge(ref->root)) continue;
+      if (ref->root == order[k]) {
+        if (order[k] == root) self_link = true;
+        continue;
+      }
+      links[order[k]].push_back(ref->root);
+      if (seen.insert(ref->root).second) order.push_back(ref->root);
+    }
+  // Those that lead back to the root are on its cycle.
+  SmallPtrSet<Value*, 8> web{root};
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (Value* m : order)
+      if (!web.count(m) && llvm::any_of(links[m], [&](Value* to) { return web.count(to) != 0; })) {
+        web.insert(m);
+        grew = true;
+      }
+  }
+  bool cycle = self_link || llvm::any_of(links[root], [&](Value* to) { return web.count(to) && to != root; });
+  if (!cycle) return false;
+  for (Value* m : web) shapes_[m] = Shape::unknown();  // a path back at an offset: unknown
+  Shape result = Shape::unknown();
+  bool first = true;
+  for (Value* m : web)
+    for (Value* in : sources(m)) {
+      auto ref = decompose(in);
+      if (ref && ref->offset == 0 && web.count(ref->root)) continue;
+      Shape s = ref ? shape(ref->root).shifted(ref->offset) : Shape::unknown();
+      result = first ? s : result.merged(s);
+      first = false;
+    }
+  for (Value* m : web) shapes_[m] = result;
+  out = result;
+  return true;
+}
+
 Shape Checker::shape(Value* root) {
   if (auto it = shapes_.find(root); it != shapes_.end()) return it->second;
   shapes_[root] = Shape::unknown();  // a cycle (a pointer stepped in a loop): nothing known
@@ -748,6 +808,8 @@ Shape Checker::shape(Value* root) {
         if (result.known()) result.var += u * scale;
       }
     }
+  } else if (Shape web_shape; (isa<PHINode>(root) || isa<SelectInst>(root)) && merge_web_shape(root, web_shape)) {
+    return web_shape;
   } else {
     bool first = true;
     for (Value* in : sources(root)) {
@@ -786,7 +848,20 @@ Value* Checker::region_start(IRBuilder<>& b) {
   return start;
 }
 
+// Whether a merge may bring 0 (a parse-* that failed), through merges.
+static bool may_be_null(Value* v, int depth = 0) {
+  if (isa<ConstantPointerNull>(v)) return true;
+  if (depth > 8) return false;
+  if (Value* inner = see_through(v)) return may_be_null(inner, depth + 1);
+  if (auto* phi = dyn_cast<PHINode>(v))
+    return llvm::any_of(phi->incoming_values(), [&](Value* in) { return in != phi && may_be_null(in, depth + 1); });
+  if (auto* sel = dyn_cast<SelectInst>(v))
+    return may_be_null(sel->getTrueValue(), depth + 1) || may_be_null(sel->getFalseValue(), depth + 1);
+  return false;
+}
+
 void Checker::rebase(GetElementPtrInst* gep, const Demand& demand) {
+  BasicBlock* exit = exits_.exit_for(gep);  // before the CFG changes
   IRBuilder<> b(gep);
   b.SetCurrentDebugLocation(gep->getDebugLoc());
   VariablePart part = variable_part(gep, dl_);
@@ -804,9 +879,33 @@ void Checker::rebase(GetElementPtrInst* gep, const Demand& demand) {
     // Both as pointers, opaque through code generation too (see the same
     // difference in lowering's f_sub): the DAG would otherwise fold
     // (base - 1) - start into base + ~start, arithmetic on a pointer.
-    Value* base_int = b.CreatePtrToInt(emit_opaque(b, gep->getPointerOperand()), b.getInt64Ty());
-    Value* start_int = b.CreatePtrToInt(emit_opaque(b, start), b.getInt64Ty());
-    w = emit_opaque(b, b.CreateSub(base_int, start_int));
+    auto difference = [&](IRBuilder<>& at, Value* base_pointer) {
+      Value* base_int = at.CreatePtrToInt(base_pointer, at.getInt64Ty());
+      Value* start_int = at.CreatePtrToInt(emit_opaque(at, start), at.getInt64Ty());
+      return emit_opaque(at, at.CreateSub(base_int, start_int));
+    };
+    if (may_be_null(base->root)) {
+      // LLVM computes `(+ h off)` where h is a parse's result before the
+      // test of h for 0 (it is only arithmetic); `0 - start` is arithmetic
+      // the verifier refuses ("tried to subtract pointer from scalar"), and
+      // an offset that large would take the short-packet exit on a path that
+      // reads nothing. The difference is taken only where the root is not 0
+      // (behind a side-effect barrier, which LLVM cannot move out of the
+      // branch); 0 elsewhere.
+      BasicBlock* head = gep->getParent();
+      Value* not_null = b.CreateICmpNE(as_pointer(b, base->root), ConstantPointerNull::get(PointerType::getUnqual(f_.getContext())));
+      Instruction* then_term = SplitBlockAndInsertIfThen(not_null, gep, false);
+      IRBuilder<> tb(then_term);
+      tb.SetCurrentDebugLocation(gep->getDebugLoc());
+      Value* known = difference(tb, emit_pinned(tb, gep->getPointerOperand()));
+      b.SetInsertPoint(gep);
+      PHINode* merged = b.CreatePHI(b.getInt64Ty(), 2);
+      merged->addIncoming(b.getInt64(0), head);
+      merged->addIncoming(known, then_term->getParent());
+      w = merged;
+    } else {
+      w = difference(b, emit_opaque(b, gep->getPointerOperand()));
+    }
   }
   for (auto [index, scale] : part.terms) {
     Value* wide = b.CreateSExtOrTrunc(index, b.getInt64Ty());
@@ -823,7 +922,7 @@ void Checker::rebase(GetElementPtrInst* gep, const Demand& demand) {
   // takes the short-packet exit, as one past the end does.
   int64_t limit = std::min<int64_t>(kRebasedOffsetLimit, kMaxPacketOffset) - (demand.need - low);
   Value* fails = limit < 0 ? static_cast<Value*>(b.getTrue()) : b.CreateICmpUGT(w, b.getInt64(static_cast<uint64_t>(limit)));
-  ShortExits::branch(gep, fails, exits_.exit_for(gep));
+  ShortExits::branch(gep, fails, exit);
   b.SetInsertPoint(gep);
   Value* p = emit_opaque(b, b.CreateGEP(b.getInt8Ty(), start, emit_pinned(b, w)));
   if (low) p = b.CreateGEP(b.getInt8Ty(), p, b.getInt64(static_cast<uint64_t>(-low)));

@@ -41,6 +41,18 @@ std::vector<unsigned> combined_operands(Instruction& i) {
   return {};
 }
 
+// A test for 0, or an and/or of such tests: the DAG folds `(a != 0) | (b !=
+// 0)` into `(a | b) != 0`, itself a test for 0 that the next combination up
+// folds again (`((a | b) != 0) | (p != 0)` into `(a | b | p) != 0`).
+bool is_zero_test_tree(Value* v, int depth = 0) {
+  if (zero_tested(v)) return true;
+  auto* i = dyn_cast<Instruction>(v);
+  if (!i || depth > 8) return false;
+  auto ops = combined_operands(*i);
+  return ops.size() == 2 && is_zero_test_tree(i->getOperand(ops[0]), depth + 1) &&
+         is_zero_test_tree(i->getOperand(ops[1]), depth + 1);
+}
+
 }  // namespace
 
 // A select of two constant offsets from one pointer: the code generator
@@ -82,8 +94,9 @@ PreservedAnalyses PointerTestsPass::run(Function& f, FunctionAnalysisManager&) {
   for (BasicBlock& bb : f)
     for (Instruction& i : bb)
       if (auto ops = combined_operands(i); ops.size() == 2) {
-        // Only two tests for 0 fold into one OR (the DAG's and/or of setcc).
-        if (!zero_tested(i.getOperand(ops[0])) || !zero_tested(i.getOperand(ops[1]))) continue;
+        // Only tests for 0 fold into one OR (the DAG's and/or of setcc),
+        // also through combinations of them.
+        if (!is_zero_test_tree(i.getOperand(ops[0])) || !is_zero_test_tree(i.getOperand(ops[1]))) continue;
         for (unsigned k : ops)
           if (is_pointer_zero_test(i.getOperand(k))) uses.push_back({&i, k});
       }

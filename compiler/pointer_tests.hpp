@@ -5,7 +5,9 @@
 // the verifier refuses ("bitwise operator |= on pointer prohibited", "math
 // between pkt pointer and register with unbounded min value"). This pass,
 // run last, gives each such pointer test's result to the combination
-// through a barrier (a 0/1 scalar), which the DAG cannot merge.
+// through a barrier (a 0/1 scalar), which the DAG cannot merge. A
+// combination of tests for 0 is one too (the DAG folds it into one first):
+// an unrolled loop's `(when (parse-udp ...) ...)` made a chain of four.
 #pragma once
 
 #include <llvm/IR/PassManager.h>

@@ -35,9 +35,10 @@ std::optional<CmpInst::Predicate> null_test_of(Value* cond, Value* v) {
 }
 
 // Whether a branch on `r == null` / `r != null` takes, towards `where`, only
-// the edge on which `r` is not null. The test and the branch may be apart,
+// the edge on which `r` is not null (or, given `to`, whether that edge is the
+// one from `where`'s block to `to`). The test and the branch may be apart,
 // through the phis of one value that LCSSA puts after a loop.
-bool known_not_null(DominatorTree& dt, CallInst* r, Instruction* where) {
+bool known_not_null(DominatorTree& dt, CallInst* r, Instruction* where, BasicBlock* to = nullptr) {
   for (BasicBlock& bb : *r->getFunction()) {
     auto* br = dyn_cast<BranchInst>(bb.getTerminator());
     if (!br || !br->isConditional() || br->getSuccessor(0) == br->getSuccessor(1)) continue;
@@ -45,6 +46,7 @@ bool known_not_null(DominatorTree& dt, CallInst* r, Instruction* where) {
     if (!pred) continue;
     // eq: the false edge is not null; ne: the true edge.
     unsigned edge = *pred == CmpInst::ICMP_EQ ? 1 : 0;
+    if (to && &bb == where->getParent() && br->getSuccessor(edge) == to) return true;
     if (dt.dominates(BasicBlockEdge(br->getParent(), br->getSuccessor(edge)), where->getParent())) return true;
   }
   return false;
@@ -85,7 +87,7 @@ bool merges_reservations(PHINode* phi, DominatorTree& dt, Instruction* where) {
   for (unsigned k = 0; k < phi->getNumIncomingValues(); ++k) {
     auto* r = dyn_cast<CallInst>(through_single_phis(phi->getIncomingValue(k)));
     if (!r || helper_id(*r) != kHelperRingbufReserve) return false;
-    if (!known_not_null(dt, r, phi->getIncomingBlock(k)->getTerminator())) each_tested = false;
+    if (!known_not_null(dt, r, phi->getIncomingBlock(k)->getTerminator(), phi->getParent())) each_tested = false;
   }
   return each_tested || merged_test_not_null(phi, dt, where);
 }

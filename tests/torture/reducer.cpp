@@ -522,7 +522,7 @@ bool Reducer::simplify_expressions(Sexp& root) {
     // an integer operand there would make a program of another kind.
     if (role == Role::Integer) {
       const Sexp& parent = *at.ancestors.back();
-      if ((parent.head_is("setf") || parent.head_is("setq")) && at.position % 2 == 0 &&
+      if ((parent.head_is("setf") || parent.head_is("setq")) && at.position >= 2 && at.position % 2 == 0 &&
           is_symbol(parent.items[at.position - 1]))
         role = Role::Other;
     }
