@@ -55,7 +55,8 @@ const llvm::Target& bpf_target() {
     LLVMInitializeBPFAsmPrinter();
     // Tail duplication during block placement crashes LLVM 19's
     // MachineBlockPlacement (buildChain) on some CFGs a soak run produced
-    // (seed 9004550; llc-19 -O3 crashes on the same IR, and does not with
+    // (seed 9004550, the case block-placement in verifier-soundness.xdptest;
+    // llc-19 -O3 crashes on the same IR, and does not with
     // -tail-dup-placement=false). Its instruction counts in bench/ did not
     // change without it.
     auto& options = llvm::cl::getRegisteredOptions();
