@@ -180,6 +180,9 @@ struct Shape {
 struct Demand {
   int64_t need = 0;
   int64_t lowest = 0;
+  // Room kept past `need` for the steps of a loop the pointer starts (see
+  // demands): the verifier adds each to the constant offset.
+  int64_t headroom = 0;
 };
 
 
@@ -667,12 +670,25 @@ constexpr int64_t kRebasedOffsetLimit = 0x7fff;
 
 DenseMap<Value*, Demand> Checker::demands() {
   DenseMap<Value*, Demand> demand;
-  auto ask = [&](Value* root, int64_t need, int64_t lowest) {
-    auto [it, fresh] = demand.try_emplace(root, Demand{std::max<int64_t>(need, 0), std::min<int64_t>(lowest, 0)});
+  // A root whose need keeps growing is on a cycle of merges that steps
+  // forward by more than one value (`p = (+ (cast u64 p) 49)` in a loop is
+  // a root of its own): its steps are loop steps, room kept as headroom,
+  // not needs that grow until the walk's step limit.
+  // (More raises than there are roots, and some: a merge reached by many
+  // paths is raised once per path at most.)
+  DenseMap<Value*, size_t> raises;
+  auto ask = [&](Value* root, int64_t need, int64_t lowest, int64_t headroom = 0) {
+    auto [it, fresh] = demand.try_emplace(root, Demand{std::max<int64_t>(need, 0), std::min<int64_t>(lowest, 0), headroom});
     if (fresh) return true;
-    bool changed = need > it->second.need || lowest < it->second.lowest;
+    if ((need > it->second.need || lowest < it->second.lowest) && ++raises[root] > 64 + demand.size()) {
+      need = it->second.need;
+      lowest = it->second.lowest;
+      headroom = std::max(headroom, kLoopStepHeadroom);
+    }
+    bool changed = need > it->second.need || lowest < it->second.lowest || headroom > it->second.headroom;
     it->second.need = std::max(it->second.need, need);
     it->second.lowest = std::min(it->second.lowest, lowest);
+    it->second.headroom = std::max(it->second.headroom, headroom);
     return changed;
   };
   std::vector<MemoryAccess> accesses;
@@ -701,7 +717,8 @@ DenseMap<Value*, Demand> Checker::demands() {
       if (auto ref = decompose(in); ref && ref->root == root && ref->offset > 0) steps_margin = kLoopStepHeadroom;
     for (Value* in : sources(root))
       if (auto ref = decompose(in);
-          ref && ref->root != root && ask(ref->root, d.need + ref->offset + steps_margin, d.lowest + ref->offset))
+          ref && ref->root != root &&
+          ask(ref->root, d.need + ref->offset, d.lowest + ref->offset, std::max(d.headroom, steps_margin)))
         work.push_back(ref->root);
   }
   return demand;
@@ -827,7 +844,7 @@ bool Checker::verifiable(GetElementPtrInst* gep, const Demand& demand) {
   Shape s = shape(gep);
   if (!s.known() || s.var > kMaxPacketOffset) return false;
   if (s.lo + demand.lowest < 0) return false;  // may reach before the region's start
-  return s.hi + demand.need + static_cast<int64_t>(s.var) <= static_cast<int64_t>(kMaxPacketOffset);
+  return s.hi + demand.need + demand.headroom + static_cast<int64_t>(s.var) <= static_cast<int64_t>(kMaxPacketOffset);
 }
 
 // The region's start as a pointer where `b` inserts: a read of it that
@@ -919,7 +936,10 @@ void Checker::rebase(GetElementPtrInst* gep, const Demand& demand) {
   // demands do not always see (a parse-* of the next header, a walk), and a
   // comparison whose variable part plus offset passes 0xffff teaches the
   // verifier nothing. No linear packet data reaches 32 KiB; an offset past it
-  // takes the short-packet exit, as one past the end does.
+  // takes the short-packet exit, as one past the end does. The other half is
+  // the room a loop's steps take (Demand::headroom): it is not asked again
+  // here (it was, and a pointer a loop steps from never passed: seed
+  // 11000185's `ip + ihl*4` took the exit before its protocol was tested).
   int64_t limit = std::min<int64_t>(kRebasedOffsetLimit, kMaxPacketOffset) - (demand.need - low);
   Value* fails = limit < 0 ? static_cast<Value*>(b.getTrue()) : b.CreateICmpUGT(w, b.getInt64(static_cast<uint64_t>(limit)));
   ShortExits::branch(gep, fails, exit);
