@@ -40,7 +40,7 @@ bool reaches(BasicBlock* from, BasicBlock* to) {
 
 // Where the mark is on: the successor a branch takes with the pointer at or
 // past the end, or (the comparison used as a value, which the code
-// generator may make a branch of its own) everything after the comparison.
+// generator may make a branch of its own) its block and everything after it.
 struct MarkedFrom {
   ICmpInst* cmp;
   BasicBlock* edge_to;  // null: from the comparison on
@@ -51,7 +51,9 @@ struct MarkedFrom {
       if (edge_from && edge_from == cmp->getParent() && at->getParent() == edge_to) return true;
       return reaches(edge_to, where);
     }
-    if (where == cmp->getParent() && (edge_from || cmp->comesBefore(at))) return true;
+    // The comparison's whole block: the scheduler moves a load of the
+    // block past the branch the code generator makes of a select there.
+    if (where == cmp->getParent()) return true;
     for (BasicBlock* s : successors(cmp->getParent()))
       if (reaches(s, where)) return true;
     return false;

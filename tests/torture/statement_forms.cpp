@@ -1,6 +1,8 @@
 // Statement forms: binding and assignment, struct memory, control flow,
 // returns, loops, calls of defuns and macros, printk.
 #include <algorithm>
+#include <cctype>
+#include <set>
 
 #include "generator_core.hpp"
 
@@ -464,29 +466,27 @@ std::optional<Sexp> ProgramGenerator::statement_return_from(Context& ctx) {
 
 namespace {
 
-// Forms in `s` that branch more than once where the verifier follows them:
-// parses (VLAN tags and all), with-* blocks, case and cond, checksum loops.
+// Forms in `s` that branch where the verifier follows them: parses (VLAN
+// tags and all), with-* blocks, conditionals, map lookups (a test for 0),
+// min and max, checksum loops, calls of defuns (inlined, with their branches).
 int branchy_forms(const Sexp& s) {
   if (!s.is_list()) return 0;
+  static const std::set<std::string> branchy = {"case", "cond", "if", "when", "unless", "when-let", "if-let", "and",
+                                                "or", "getmap", "map-lookup", "min", "max", "csum-diff",
+                                                "ipv4-recompute-checksum"};
   const std::string& h = s.head();
-  int n = (h.rfind("parse-", 0) == 0 || h.rfind("with-", 0) == 0 || h == "case" || h == "cond" ||
-           h == "ipv4-recompute-checksum" || h == "csum-diff")
-              ? 1
-              : 0;
+  bool defun_call = h.size() > 2 && h.rfind("fn", 0) == 0 && std::isdigit(static_cast<unsigned char>(h[2]));
+  int n = (h.rfind("parse-", 0) == 0 || h.rfind("with-", 0) == 0 || branchy.count(h) || defun_call) ? 1 : 0;
   for (const Sexp& item : s.items) n += branchy_forms(item);
   return n;
 }
 
 // A loop's trip count for a body with `branchy` such forms: each undecided
-// branch in an iteration multiplies the states the verifier keeps, so a
-// branchy body gets fewer iterations (seed 9017693: three parses, a case and
-// csum-diff in an 8-trip loop took more than 1,000,000 instructions, and
-// with-packet, a parse, a case, a cond and a checksum in a 4-trip one).
-int trips_for(int count, int branchy) {
-  if (branchy >= 8) return std::min(count, 1);
-  if (branchy >= 4) return std::min(count, 2);
-  return count;
-}
+// branch in an iteration multiplies the states the verifier keeps. Bodies
+// with three parses, a case and csum-diff in 8 trips (seed 9017693), or a
+// dozen lookups and conditionals in 5 (13008997: "the sequence of 8193 jumps
+// is too complex"), took more than the verifier follows.
+int trips_for(int count, int branchy) { return std::min(count, std::max(1, 16 / std::max(1, branchy))); }
 
 }  // namespace
 
