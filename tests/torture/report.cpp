@@ -85,7 +85,7 @@ std::string Report::text(const RunOptions& options, double seconds) const {
   out += fmt::format("whistler-torture: seeds {}..{} ({} programs){}\n", options.first_seed,
                      options.first_seed + options.count - 1, programs_,
                      options.differential ? fmt::format(", -O0 and -O2 differential on {} frames", options.frames)
-                                          : ", -O2");
+                                          : fmt::format(", -O{}", options.opt_level));
   for (OutcomeKind k : kOrder) {
     auto it = counts_.find(k);
     uint64_t n = it == counts_.end() ? 0 : it->second;

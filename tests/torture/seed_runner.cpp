@@ -37,7 +37,7 @@ SeedResult evaluate_seed(uint64_t seed, const RunOptions& options) {
     result.outcome = run_differential(text, frames);
     if (program.nondeterministic) result.outcome.compared = false;
   } else {
-    result.outcome = check_program(text, 2);
+    result.outcome = check_program(text, options.opt_level);
   }
   result.milliseconds =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();

@@ -19,6 +19,7 @@ struct RunOptions {
   uint64_t count = 100;
   int jobs = 1;                 // worker processes; 0: everything in this process (for a debugger)
   bool differential = false;
+  int opt_level = 2;            // the level programs are checked at (not with differential: -O0 and -O2)
   int frames = 16;              // frames per program in differential runs
   int timeout_seconds = 120;    // per program
   GeneratorOptions generator;

@@ -1,6 +1,6 @@
 // whistler-torture: the random program oracle.
 //
-//   whistler-torture --seed S --count N [--jobs J] [--save DIR] [--differential [--frames K]] [--json]
+//   whistler-torture --seed S --count N [--jobs J] [-O N] [--save DIR] [--differential [--frames K]] [--json]
 //   whistler-torture --random-seed --count N ...     a fresh seed, printed first
 //   whistler-torture --print SEED                    the program of one seed
 //   whistler-torture --check FILE.lisp [-O N] [--differential]   classify one file
@@ -54,7 +54,7 @@ struct Arguments {
 };
 
 void usage(std::ostream& out) {
-  out << "usage: whistler-torture --seed S --count N [--jobs J] [--save DIR] [--differential [--frames K]] [--json]\n"
+  out << "usage: whistler-torture --seed S --count N [--jobs J] [-O N] [--save DIR] [--differential [--frames K]] [--json]\n"
          "                        [--timeout SECONDS] [--reduce-examples]\n"
          "       whistler-torture --random-seed --count N [...]\n"
          "       whistler-torture --print SEED\n"
@@ -294,6 +294,7 @@ int run(Arguments& a) {
               << a.run.first_seed << " --count " << a.run.count << (a.run.differential ? " --differential" : "") << ")\n"
               << std::flush;
   }
+  if (a.opt_level >= 0) a.run.opt_level = a.opt_level;
   if (!a.save_dir.empty()) mkdir(a.save_dir.c_str(), 0755);
   Report report;
   auto start = std::chrono::steady_clock::now();
