@@ -22,6 +22,7 @@
 #include <llvm/Transforms/Scalar/SimplifyCFG.h>
 
 #include "beyond_end_copies.hpp"
+#include "ctx_pointer_reads.hpp"
 #include "endless_loops.hpp"
 #include "narrow_masks.hpp"
 #include "object_bounds.hpp"
@@ -143,6 +144,7 @@ void ObjectEmitter::optimize(llvm::Module& module, int opt_level, BoundsCheckSta
     fpm.addPass(PointerTestsPass());
     fpm.addPass(BeyondEndCopiesPass());
     fpm.addPass(EndlessLoopsPass());
+    fpm.addPass(CtxPointerReadsPass());
     fpm.addPass(ReturnBlocksLastPass());
     mpm.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(fpm)));
   } else {
@@ -179,6 +181,7 @@ void ObjectEmitter::optimize(llvm::Module& module, int opt_level, BoundsCheckSta
       fpm.addPass(BeyondEndCopiesPass());
       fpm.addPass(EndlessLoopsPass());
       fpm.addPass(StackAlignmentPass());
+      fpm.addPass(CtxPointerReadsPass());
       fpm.addPass(ReturnBlocksLastPass());
       last.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(fpm)));
     });
