@@ -15,27 +15,10 @@ using namespace llvm;
 
 namespace {
 
-// The xdp_md field data_end, the packet's end (PacketBoundsPass's kPacket).
-constexpr int kPacketEndField = 4;
-
 bool is_side_effect_barrier(const Value* v) {
   auto* call = dyn_cast<CallInst>(v);
   auto* asm_ = call ? dyn_cast<InlineAsm>(call->getCalledOperand()) : nullptr;
   return asm_ && asm_->hasSideEffects() && opaque_operand(v);
-}
-
-// Whether control can go from `from` to `to` (`to` itself counts).
-bool reaches(BasicBlock* from, BasicBlock* to) {
-  SmallPtrSet<BasicBlock*, 32> seen;
-  std::vector<BasicBlock*> work{from};
-  while (!work.empty()) {
-    BasicBlock* bb = work.back();
-    work.pop_back();
-    if (bb == to) return true;
-    if (!seen.insert(bb).second) continue;
-    for (BasicBlock* s : successors(bb)) work.push_back(s);
-  }
-  return false;
 }
 
 // Where the mark is on: the successor a branch takes with the pointer at or
@@ -49,14 +32,11 @@ struct MarkedFrom {
     BasicBlock* where = edge_from ? edge_from : at->getParent();
     if (edge_to) {
       if (edge_from && edge_from == cmp->getParent() && at->getParent() == edge_to) return true;
-      return reaches(edge_to, where);
+      return edge_to == where || path_between(edge_to, where, nullptr);
     }
     // The comparison's whole block: the scheduler moves a load of the
     // block past the branch the code generator makes of a select there.
-    if (where == cmp->getParent()) return true;
-    for (BasicBlock* s : successors(cmp->getParent()))
-      if (reaches(s, where)) return true;
-    return false;
+    return where == cmp->getParent() || path_between(cmp->getParent(), where, nullptr);
   }
 };
 
@@ -135,11 +115,11 @@ PreservedAnalyses BeyondEndCopiesPass::run(Function& f, FunctionAnalysisManager&
       auto* cmp = dyn_cast<ICmpInst>(&i);
       if (!cmp || !cmp->getOperand(0)->getType()->isPointerTy()) continue;
       unsigned k;
-      if (ctx_field(cmp->getOperand(1)) == kPacketEndField) k = 0;
-      else if (ctx_field(cmp->getOperand(0)) == kPacketEndField) k = 1;
+      if (ctx_field(cmp->getOperand(1)) == kXdpDataEndField) k = 0;
+      else if (ctx_field(cmp->getOperand(0)) == kXdpDataEndField) k = 1;
       else continue;
       Value* p = cmp->getOperand(k);
-      if (isa<Constant>(p) || is_side_effect_barrier(p) || ctx_field(p) == kPacketEndField) continue;
+      if (isa<Constant>(p) || is_side_effect_barrier(p) || ctx_field(p) == kXdpDataEndField) continue;
       // The successor on which p is at or past the end, when every use is a
       // branch; otherwise anything after the comparison.
       CmpInst::Predicate pred = k == 0 ? cmp->getPredicate() : cmp->getSwappedPredicate();

@@ -73,8 +73,8 @@ struct Region {
   int start_field;
   int end_field;
 };
-constexpr Region kPacket{0, 4};
-constexpr Region kMetadata{8, 0};
+constexpr Region kPacket{kXdpDataField, kXdpDataEndField};
+constexpr Region kMetadata{kXdpDataMetaField, kXdpDataField};
 
 bool reads_ctx_field(Function& f, int field) {
   for (BasicBlock& bb : f)
@@ -1171,26 +1171,6 @@ bool Checker::fix_variable_offsets() {
   return changed;
 }
 
-
-namespace {
-
-// Whether some path leaves `from` (at its end) and enters `to` without
-// entering `avoid` on the way (LLVM's isPotentiallyReachable gives up, and
-// answers yes, past a few dozen blocks).
-bool path_between(BasicBlock* from, BasicBlock* to, BasicBlock* avoid) {
-  SmallPtrSet<BasicBlock*, 32> seen;
-  std::vector<BasicBlock*> work(succ_begin(from), succ_end(from));
-  while (!work.empty()) {
-    BasicBlock* bb = work.back();
-    work.pop_back();
-    if (bb == to) return true;
-    if (bb == avoid || !seen.insert(bb).second) continue;
-    work.insert(work.end(), succ_begin(bb), succ_end(bb));
-  }
-  return false;
-}
-
-}  // namespace
 
 // A call that moves the packet on some path from `load` (a read of the
 // region's start) to `access` that does not run `load` again, or nullptr.

@@ -15,8 +15,9 @@ using namespace llvm;
 
 namespace {
 
-// The xdp_md fields the verifier types as pointers: data, data_end, data_meta.
-bool is_pointer_field(int field) { return field == 0 || field == 4 || field == 8; }
+bool is_pointer_field(int field) {
+  return field == kXdpDataField || field == kXdpDataEndField || field == kXdpDataMetaField;
+}
 
 }  // namespace
 

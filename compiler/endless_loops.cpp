@@ -14,11 +14,16 @@ using namespace llvm;
 
 namespace {
 
+// `ret 0` (of the function's type) at the end of `bb`.
+void return_zero(BasicBlock* bb, const DebugLoc& loc) {
+  Type* result = bb->getParent()->getReturnType();
+  ReturnInst* ret = ReturnInst::Create(bb->getContext(), result->isVoidTy() ? nullptr : Constant::getNullValue(result), bb);
+  ret->setDebugLoc(loc);
+}
+
 BasicBlock* return_block(Function& f, const DebugLoc& loc) {
   BasicBlock* bb = BasicBlock::Create(f.getContext(), "endless", &f);
-  Type* result = f.getReturnType();
-  ReturnInst* ret = ReturnInst::Create(f.getContext(), result->isVoidTy() ? nullptr : Constant::getNullValue(result), bb);
-  ret->setDebugLoc(loc);
+  return_zero(bb, loc);
   return bb;
 }
 
@@ -39,13 +44,12 @@ bool end_blocks_without_return(Function& f) {
   std::vector<BasicBlock*> endless;
   for (BasicBlock& bb : f)
     if (!ends.count(&bb)) endless.push_back(&bb);
-  Type* result = f.getReturnType();
   for (BasicBlock* bb : endless) {
     Instruction* term = bb->getTerminator();
+    DebugLoc loc = term->getDebugLoc();
     for (BasicBlock* s : successors(bb)) s->removePredecessor(bb);
-    ReturnInst* ret = ReturnInst::Create(f.getContext(), result->isVoidTy() ? nullptr : Constant::getNullValue(result), term->getIterator());
-    ret->setDebugLoc(term->getDebugLoc());
     term->eraseFromParent();
+    return_zero(bb, loc);
   }
   return !endless.empty();
 }

@@ -34,6 +34,12 @@ std::optional<CmpInst::Predicate> null_test_of(Value* cond, Value* v) {
   return cmp->getPredicate();
 }
 
+// The successor a branch on a test for null with `pred` takes when the value
+// is not null: eq's false edge, ne's true edge.
+BasicBlock* not_null_successor(BranchInst* br, CmpInst::Predicate pred) {
+  return br->getSuccessor(pred == CmpInst::ICMP_EQ ? 1 : 0);
+}
+
 // Whether a branch on `r == null` / `r != null` takes, towards `where`, only
 // the edge on which `r` is not null (or, given `to`, whether that edge is the
 // one from `where`'s block to `to`). The test and the branch may be apart,
@@ -44,10 +50,9 @@ bool known_not_null(DominatorTree& dt, CallInst* r, Instruction* where, BasicBlo
     if (!br || !br->isConditional() || br->getSuccessor(0) == br->getSuccessor(1)) continue;
     auto pred = null_test_of(br->getCondition(), r);
     if (!pred) continue;
-    // eq: the false edge is not null; ne: the true edge.
-    unsigned edge = *pred == CmpInst::ICMP_EQ ? 1 : 0;
-    if (to && &bb == where->getParent() && br->getSuccessor(edge) == to) return true;
-    if (dt.dominates(BasicBlockEdge(br->getParent(), br->getSuccessor(edge)), where->getParent())) return true;
+    BasicBlock* not_null = not_null_successor(br, *pred);
+    if (to && &bb == where->getParent() && not_null == to) return true;
+    if (dt.dominates(BasicBlockEdge(br->getParent(), not_null), where->getParent())) return true;
   }
   return false;
 }
@@ -70,8 +75,7 @@ bool merged_test_not_null(PHINode* phi, DominatorTree& dt, Instruction* where) {
     for (User* u : cond.users()) {
       auto* br = dyn_cast<BranchInst>(u);
       if (!br || !br->isConditional() || br->getSuccessor(0) == br->getSuccessor(1)) continue;
-      unsigned edge = *pred == CmpInst::ICMP_EQ ? 1 : 0;
-      if (dt.dominates(BasicBlockEdge(br->getParent(), br->getSuccessor(edge)), where->getParent())) return true;
+      if (dt.dominates(BasicBlockEdge(br->getParent(), not_null_successor(br, *pred)), where->getParent())) return true;
     }
   }
   return false;

@@ -2,6 +2,8 @@
 
 #include "helpers.hpp"
 
+#include <llvm/ADT/SmallPtrSet.h>
+#include <llvm/IR/CFG.h>
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/InlineAsm.h>
 #include <llvm/IR/IntrinsicInst.h>
@@ -11,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 #include <llvm/IR/DataLayout.h>
 
 namespace whistler {
@@ -119,6 +122,19 @@ llvm::Value* emit_opaque(IRBuilder<>& b, llvm::Value* v) {
   call->setDoesNotThrow();
   call->addFnAttr(Attribute::WillReturn);
   return call;
+}
+
+bool path_between(llvm::BasicBlock* from, llvm::BasicBlock* to, llvm::BasicBlock* avoid) {
+  llvm::SmallPtrSet<llvm::BasicBlock*, 32> seen;
+  std::vector<llvm::BasicBlock*> work(succ_begin(from), succ_end(from));
+  while (!work.empty()) {
+    llvm::BasicBlock* bb = work.back();
+    work.pop_back();
+    if (bb == to) return true;
+    if (bb == avoid || !seen.insert(bb).second) continue;
+    work.insert(work.end(), succ_begin(bb), succ_end(bb));
+  }
+  return false;
 }
 
 bool merges_null(const llvm::Value* v) {

@@ -52,6 +52,11 @@ llvm::Value* emit_ctx_load(llvm::IRBuilder<>& b, llvm::Value* ctx, unsigned offs
 // copied with 64-bit moves.
 llvm::Value* emit_ctx_pointer(llvm::IRBuilder<>& b, llvm::Value* ctx, unsigned offset);
 
+// The xdp_md fields the verifier types as pointers.
+inline constexpr int kXdpDataField = 0;
+inline constexpr int kXdpDataEndField = 4;
+inline constexpr int kXdpDataMetaField = 8;
+
 // The xdp_md offset a value was read from (through zext, trunc and
 // inttoptr), or -1. Recognises emit_ctx_load's call and a plain load at a
 // constant offset from the function's first argument.
@@ -67,6 +72,10 @@ llvm::Value* emit_opaque(llvm::IRBuilder<>& b, llvm::Value* v);
 // added to a packet pointer before its check: the code generator hoisted
 // that addition out of a loop, above the check inside it).
 llvm::Value* emit_pinned(llvm::IRBuilder<>& b, llvm::Value* v);
+// Whether some path leaves `from` (at its end) and enters `to` without
+// entering `avoid` (may be null) on the way. LLVM's isPotentiallyReachable
+// gives up, and answers yes, past a few dozen blocks.
+bool path_between(llvm::BasicBlock* from, llvm::BasicBlock* to, llvm::BasicBlock* avoid);
 // Whether `v` is a phi or select with 0 among the pointers it merges (a
 // parse-* result, `(if c p 0)`).
 bool merges_null(const llvm::Value* v);
